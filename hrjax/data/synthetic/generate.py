@@ -1,0 +1,109 @@
+"""Write a synthetic rPPG dataset to disk in the UBFC-rPPG layout.
+
+  root/subjectN/vid.mp4          H.264 face video (lossy, like the public copies)
+  root/subjectN/ground_truth.txt line 1 PPG, line 2 heart rate (bpm), line 3 time (s)
+  root/synthetic.json            every subject's and recording's drawn parameters
+
+Extraction then reads it exactly as it reads a real UBFC-rPPG folder. Several
+recordings of one subject are written as `subjectN_rK` folders, which the
+adapter maps back to subject N.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import multiprocessing
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import tqdm
+
+from hrjax.data import video_io
+from hrjax.data.synthetic import faces, physiology, presets, render
+
+
+def recording_dir_name(subject: int, recording: int, recordings_per_subject: int) -> str:
+  if recordings_per_subject == 1:
+    return f'subject{subject}'
+  return f'subject{subject}_r{recording}'
+
+
+def _subject_params(seed: int, subject: int, knob_ranges: dict) -> dict:
+  rng = np.random.default_rng([seed, subject, 0])
+  lo, hi = knob_ranges['melanin']
+  return dict(melanin=float(rng.uniform(lo, hi)), face_seed=int(rng.integers(2**31)))
+
+
+def render_recording(out_dir: str, folder_name: str, seed: int, subject: int, recording: int,
+                     knob_ranges: dict, duration_s: float, fps: float, size: int,
+                     pulse_regions: str) -> dict:
+  """Simulate and write one recording; returns its drawn parameters."""
+  subj = _subject_params(seed, subject, knob_ranges)
+  maps = faces.render_face_maps(np.random.default_rng(subj['face_seed']), size,
+                                subj['melanin'], pulse_regions)
+  rng = np.random.default_rng([seed, subject, recording + 1])
+  knobs = presets.sample_knobs(rng, knob_ranges)
+  knobs['melanin'] = subj['melanin']
+  # Melanin absorbs light before it reaches blood: a weaker relative pulse.
+  knobs['pulse_amp'] *= 1 - 0.4 * subj['melanin']
+  n = int(round(duration_s * fps))
+  t_frames = np.arange(n) / fps
+  fine = np.arange(-2.0, duration_s + 2.0, 1 / 240)
+  phys = physiology.simulate(rng, fine, knobs['bpm'])
+  lag_s = knobs['lag_frames'] / fps
+  # The camera integrates over its exposure: the face pulse is a smoothed, delayed PPG.
+  kernel = np.ones(int(240 / fps)) / int(240 / fps)
+  face_pulse_fine = np.convolve(phys.ppg, kernel, mode='same')
+  face_pulse = np.interp(t_frames - lag_s, fine, face_pulse_fine)
+  resp = np.interp(t_frames, fine, phys.resp)
+  frames = render.render_frames(rng, maps, t_frames, face_pulse, resp, knobs)
+  folder = Path(out_dir) / folder_name
+  folder.mkdir(parents=True, exist_ok=True)
+  video_io.write_video(folder / 'vid.mp4', frames, fps, crf=int(round(knobs['crf'])))
+  ppg = np.interp(t_frames, fine, phys.ppg)
+  hr = np.interp(t_frames, fine, phys.hr)
+  with open(folder / 'ground_truth.txt', 'w') as f:
+    for row in (ppg, hr, t_frames):
+      f.write(' '.join(f'{x:.6e}' for x in row) + '\n')
+  return dict(subject=subject, recording=recording, folder=folder.name,
+              mean_bpm=float(hr.mean()), **knobs)
+
+
+def generate_dataset(root: str | os.PathLike, *, num_subjects: int, recordings_per_subject: int,
+                     duration_s: float, fps: float, size: int, knob_ranges: dict, seed: int,
+                     pulse_regions: str = 'all', workers: int = 0,
+                     progress: bool = True) -> Path:
+  """Write the whole dataset under `root`, atomically (temporary folder, then rename)."""
+  root = Path(root)
+  if root.exists():
+    raise FileExistsError(f'{root} exists already; remove it or choose another folder')
+  tmp = root.with_name(root.name + f'.tmp-{os.getpid()}')
+  shutil.rmtree(tmp, ignore_errors=True)
+  tmp.mkdir(parents=True)
+  jobs = [(str(tmp), recording_dir_name(s, r, recordings_per_subject), seed, s, r,
+           knob_ranges, duration_s, fps, size, pulse_regions)
+          for s in range(1, num_subjects + 1) for r in range(recordings_per_subject)]
+  workers = workers or min(len(jobs), os.cpu_count() or 1)
+  try:
+    if workers > 1:
+      ctx = multiprocessing.get_context('spawn')  # the parent may hold JAX threads
+      with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        futures = [pool.submit(render_recording, *job) for job in jobs]
+        records = [f.result() for f in tqdm.tqdm(futures, desc='synthetic recordings',
+                                                 disable=not progress)]
+    else:
+      records = [render_recording(*job) for job in tqdm.tqdm(
+          jobs, desc='synthetic recordings', disable=not progress)]
+    meta = dict(generator='hrjax.synthetic', seed=seed, fps=fps, size=size,
+                duration_s=duration_s, pulse_regions=pulse_regions,
+                knob_ranges={k: list(v) for k, v in knob_ranges.items()},
+                knob_docs=presets.KNOB_DOCS, recordings=records)
+    (tmp / 'synthetic.json').write_text(json.dumps(meta, indent=1))
+    tmp.rename(root)
+  except BaseException:
+    shutil.rmtree(tmp, ignore_errors=True)
+    raise
+  return root
