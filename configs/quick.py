@@ -1,0 +1,13 @@
+"""The CPU quick run behind `make demo`: the default experiment, fewer steps.
+
+  python -m hrjax.main --config configs/quick.py --workdir runs/quick
+"""
+
+from configs import default
+
+
+def get_config(arg=None):
+  c = default.get_config(arg)
+  c.train.steps = 600
+  c.train.checkpoint_every = 200
+  return c

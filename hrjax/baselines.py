@@ -1,0 +1,64 @@
+"""Classical rPPG (GREEN, CHROM, POS): pulse from a clip with no learning.
+
+Each method turns a clip's mean skin colour over time into a pulse signal that
+rises with blood volume (so it can be compared with a PPG directly), and the
+same pairing scores as the learned model are computed from it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hrjax.data.heart import bandpass
+
+
+def mean_rgb(video: np.ndarray, center_fraction: float = 0.6) -> np.ndarray:
+  """`[..., T, H, W, 3]` -> `[..., T, 3]`: mean colour over the clip's central region."""
+  h, w = video.shape[-3:-1]
+  dh, dw = int(h * (1 - center_fraction) / 2), int(w * (1 - center_fraction) / 2)
+  return video[..., dh:h - dh, dw:w - dw, :].astype(np.float32).mean(axis=(-3, -2))
+
+
+def green(rgb: np.ndarray, fps: float) -> np.ndarray:
+  """The green channel, inverted: skin darkens as blood volume rises."""
+  g = rgb[..., 1]
+  return -(g / g.mean(-1, keepdims=True) - 1)
+
+
+def chrom(rgb: np.ndarray, fps: float) -> np.ndarray:
+  """CHROM (de Haan & Jeanne 2013), sign set to rise with blood volume."""
+  n = rgb / rgb.mean(-2, keepdims=True)
+  x = 3 * n[..., 0] - 2 * n[..., 1]
+  y = 1.5 * n[..., 0] + n[..., 1] - 1.5 * n[..., 2]
+  xf, yf = bandpass(x, fps), bandpass(y, fps)
+  alpha = xf.std(-1, keepdims=True) / (yf.std(-1, keepdims=True) + 1e-9)
+  return -(xf - alpha * yf)
+
+
+def pos(rgb: np.ndarray, fps: float, window_s: float = 1.6) -> np.ndarray:
+  """POS (Wang et al. 2017) with overlap-add windows; negated so it rises with blood volume.
+
+  As published, POS runs opposite to a fingertip PPG: the skin darkens as blood
+  volume rises, and its projection keeps that sign.
+  """
+  t = rgb.shape[-2]
+  win = max(2, int(round(window_s * fps)))
+  out = np.zeros(rgb.shape[:-1], np.float64)
+  proj = np.array([[0, 1, -1], [-2, 1, 1]], np.float64)
+  for start in range(0, t - win + 1):
+    c = rgb[..., start:start + win, :]
+    cn = c / (c.mean(-2, keepdims=True) + 1e-9)
+    s = cn @ proj.T  # [..., win, 2]
+    h = s[..., 0] + (s[..., 0].std(-1, keepdims=True) / (s[..., 1].std(-1, keepdims=True)
+                                                          + 1e-9)) * s[..., 1]
+    out[..., start:start + win] += h - h.mean(-1, keepdims=True)
+  return -out
+
+
+METHODS = {'green': green, 'chrom': chrom, 'pos': pos}
+
+
+def pulse_signals(video: np.ndarray, fps: float, method: str) -> np.ndarray:
+  """`uint8 [N, T, H, W, 3]` -> band-passed, standardised pulse `[N, T]`."""
+  sig = bandpass(METHODS[method](mean_rgb(video), fps), fps)
+  return (sig - sig.mean(-1, keepdims=True)) / (sig.std(-1, keepdims=True) + 1e-9)

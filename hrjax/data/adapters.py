@@ -1,0 +1,105 @@
+"""Dataset layouts to a list of recordings: which video, which heart signal, whose.
+
+An adapter only finds files and parses heart signals; decoding, cropping and
+cutting clips happen in `extract`. Select one by name: `ADAPTERS[name](root)`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from hrjax.data import heart
+from hrjax.data.video_io import InputError
+
+VIDEO_EXTENSIONS = ('.avi', '.mp4', '.mkv', '.mov', '.m4v', '.webm', '.mpg', '.mpeg', '.wmv')
+
+
+@dataclasses.dataclass(frozen=True)
+class Recording:
+  subject: str
+  recording: str
+  video: Path
+  heart_file: Path
+  load_heart: Callable[[], heart.HeartSeries]  # times on the video's clock (s)
+  frame_times: Callable[[], np.ndarray | None] = lambda: None  # per-frame timestamps, if known
+  offset_s: float = 0.0  # heart time = video time + offset_s
+
+
+def _numbers(path: Path, line: str, lineno: int) -> np.ndarray:
+  try:
+    values = np.array(line.replace(',', ' ').split(), dtype=float)
+  except ValueError:
+    raise InputError(path, f'line {lineno} holds something that is not a number') from None
+  return values
+
+
+def read_ubfc_ground_truth(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """`ground_truth.txt`: PPG, heart rate, time (s); one value per video frame."""
+  if not path.is_file():
+    raise InputError(path, 'heart file not found')
+  lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
+  if len(lines) < 3:
+    raise InputError(path, f'expected 3 lines (PPG, rate, time), found {len(lines)}')
+  ppg, bpm, t = (_numbers(path, ln, i + 1) for i, ln in enumerate(lines[:3]))
+  if not len(ppg) == len(bpm) == len(t):
+    raise InputError(path, f'lines differ in length: {len(ppg)}, {len(bpm)}, {len(t)}')
+  if len(t) < 2:
+    raise InputError(path, 'fewer than two samples')
+  if not (np.isfinite(ppg).all() and np.isfinite(t).all()):
+    raise InputError(path, 'PPG or time line contains NaN or infinite values')
+  if np.any(np.diff(t) <= 0):
+    k = int(np.argmax(np.diff(t) <= 0))
+    raise InputError(path, f'timestamps do not increase (sample {k + 1}: {t[k]} -> {t[k + 1]})')
+  return ppg, bpm, t
+
+
+def _find_video(folder: Path) -> Path:
+  videos = sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS)
+  if not videos:
+    raise InputError(folder, f'no video file ({", ".join(VIDEO_EXTENSIONS)}) in this folder')
+  named = [p for p in videos if p.stem == 'vid']
+  return (named or videos)[0]
+
+
+def ubfc_rppg(root: Path) -> list[Recording]:
+  """UBFC-rPPG: `subjectN/vid.<ext>` + `subjectN/ground_truth.txt` (also `subjectN_rK`)."""
+  folders = sorted((p for p in Path(root).iterdir()
+                    if p.is_dir() and re.fullmatch(r'subject\d+(_r\d+)?', p.name)),
+                   key=lambda p: [int(x) for x in re.findall(r'\d+', p.name)])
+  if not folders:
+    raise InputError(root, 'no subjectN folders: not a UBFC-rPPG layout')
+  recordings = []
+  for folder in folders:
+    gt = folder / 'ground_truth.txt'
+
+    def load(gt=gt):
+      ppg, _, t = read_ubfc_ground_truth(gt)
+      return heart.from_ppg(t, ppg)  # line 2 (the oximeter's rate) is unreliable
+
+    def times(gt=gt):
+      return read_ubfc_ground_truth(gt)[2]
+
+    subject = re.match(r'subject(\d+)', folder.name).group(1)
+    recordings.append(Recording(subject=subject, recording=folder.name,
+                                video=_find_video(folder), heart_file=gt,
+                                load_heart=load, frame_times=times))
+  return recordings
+
+
+ADAPTERS: dict[str, Callable[[Path], list[Recording]]] = {
+    'ubfc_rppg': ubfc_rppg,
+}
+
+
+def find_recordings(dataset: str, root: str | Path) -> list[Recording]:
+  root = Path(root)
+  if dataset not in ADAPTERS:
+    raise InputError(root, f'unknown dataset layout {dataset!r}; known: {", ".join(ADAPTERS)}')
+  if not root.is_dir():
+    raise InputError(root, 'dataset folder not found')
+  return ADAPTERS[dataset](root)

@@ -1,0 +1,167 @@
+"""The clip store: pre-extracted clips per split, memory-mappable, no pickle.
+
+  STORE/header.json            format version, shapes, settings, source fingerprint, splits
+  STORE/<split>/video.npy      uint8   [N, T, S, S, 3]  RGB clips
+  STORE/<split>/heart.npy      float32 [N, T, 2]        pulse, hr at frame times
+  STORE/<split>/rr.npy         float32 [N, 2]           mean RR (s), CV of RR
+  STORE/<split>/clips.jsonl    one row per clip: subject, recording, sources, start, fps, bpm
+
+A store is written under a temporary name and renamed when complete, so a
+crash leaves nothing that looks like a store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+FORMAT_VERSION = 1
+SPLITS = ('train', 'val', 'test')
+_HEADER_BYTES = 256  # fixed .npy header size, so the shape can be patched in place
+
+
+def _npy_header(shape: tuple, dtype: np.dtype) -> bytes:
+  d = {'descr': np.lib.format.dtype_to_descr(np.dtype(dtype)), 'fortran_order': False,
+       'shape': tuple(shape)}
+  body = repr(d).encode('latin1')
+  pad = _HEADER_BYTES - 10 - len(body) - 1
+  return b'\x93NUMPY\x01\x00' + (_HEADER_BYTES - 10).to_bytes(2, 'little') + body + (
+      b' ' * pad) + b'\n'
+
+
+class _AppendArray:
+  """An .npy file grown by appending rows; its header is rewritten on close."""
+
+  def __init__(self, path: Path, row_shape: tuple, dtype):
+    self.path, self.row_shape, self.dtype, self.rows = path, tuple(row_shape), np.dtype(dtype), 0
+    self.file = open(path, 'wb')
+    self.file.write(_npy_header((0, *self.row_shape), self.dtype))
+
+  def append(self, rows: np.ndarray) -> None:
+    rows = np.ascontiguousarray(rows, dtype=self.dtype)
+    if rows.shape[1:] != self.row_shape:
+      raise ValueError(f'{self.path.name}: row shape {rows.shape[1:]} != {self.row_shape}')
+    self.file.write(rows.tobytes())
+    self.rows += len(rows)
+
+  def close(self) -> None:
+    self.file.seek(0)
+    self.file.write(_npy_header((self.rows, *self.row_shape), self.dtype))
+    self.file.close()
+
+
+class SplitWriter:
+  def __init__(self, folder: Path, clip_frames: int, size: int, channels: int):
+    folder.mkdir(parents=True)
+    self.folder = folder
+    self.video = _AppendArray(folder / 'video.npy', (clip_frames, size, size, 3), np.uint8)
+    self.heart = _AppendArray(folder / 'heart.npy', (clip_frames, channels), np.float32)
+    self.rr = _AppendArray(folder / 'rr.npy', (2,), np.float32)
+    self.rows = open(folder / 'clips.jsonl', 'w')
+    self.count = 0
+
+  def append(self, video: np.ndarray, heart: np.ndarray, rr: np.ndarray, rows: list[dict]):
+    self.video.append(video)
+    self.heart.append(heart)
+    self.rr.append(rr)
+    for row in rows:
+      self.rows.write(json.dumps(row) + '\n')
+    self.count += len(rows)
+
+  def close(self) -> None:
+    for part in (self.video, self.heart, self.rr, self.rows):
+      part.close()
+
+
+class StoreWriter:
+  """Context manager: writes into `STORE.tmp-PID`, renames to `STORE` on success only."""
+
+  def __init__(self, path: str | os.PathLike, *, clip_frames: int, size: int, channels: int,
+               header: dict):
+    self.path = Path(path)
+    if self.path.exists():
+      raise FileExistsError(f'{self.path} exists already; remove it or choose another path')
+    self.tmp = self.path.with_name(self.path.name + f'.tmp-{os.getpid()}')
+    self.shape = dict(clip_frames=clip_frames, size=size, channels=channels)
+    self.header = header
+    self.splits: dict[str, SplitWriter] = {}
+
+  def __enter__(self):
+    shutil.rmtree(self.tmp, ignore_errors=True)
+    self.tmp.mkdir(parents=True)
+    for split in SPLITS:
+      self.splits[split] = SplitWriter(self.tmp / split, **self.shape)
+    return self
+
+  def __exit__(self, exc_type, exc, tb):
+    for w in self.splits.values():
+      w.close()
+    if exc_type is not None:
+      shutil.rmtree(self.tmp, ignore_errors=True)
+      return False
+    header = dict(self.header, format_version=FORMAT_VERSION, **self.shape,
+                  splits={s: w.count for s, w in self.splits.items()})
+    (self.tmp / 'header.json').write_text(json.dumps(header, indent=1))
+    self.tmp.rename(self.path)
+    return False
+
+
+@dataclasses.dataclass(frozen=True)
+class Split:
+  """One split, memory-mapped."""
+
+  video: np.ndarray  # uint8 [N, T, S, S, 3]
+  heart: np.ndarray  # float32 [N, T, 2]
+  rr: np.ndarray  # float32 [N, 2]
+  rows: list[dict]
+  header: dict
+
+  def __len__(self) -> int:
+    return len(self.rows)
+
+  @property
+  def subjects(self) -> np.ndarray:
+    return np.array([r['subject'] for r in self.rows])
+
+
+def read_header(path: str | os.PathLike) -> dict:
+  header_path = Path(path) / 'header.json'
+  if not header_path.is_file():
+    raise FileNotFoundError(f'{path}: not a clip store (no header.json)')
+  header = json.loads(header_path.read_text())
+  if header.get('format_version') != FORMAT_VERSION:
+    raise ValueError(f'{path}: store format {header.get("format_version")}, '
+                     f'this hrjax reads {FORMAT_VERSION}; extract it again')
+  return header
+
+
+def open_split(path: str | os.PathLike, split: str) -> Split:
+  header = read_header(path)
+  folder = Path(path) / split
+  rows = [json.loads(line) for line in (folder / 'clips.jsonl').read_text().splitlines()]
+  arrays = {name: np.load(folder / f'{name}.npy', mmap_mode='r', allow_pickle=False)
+            for name in ('video', 'heart', 'rr')}
+  if any(len(a) != len(rows) for a in arrays.values()):
+    raise ValueError(f'{folder}: arrays and clips.jsonl disagree in length')
+  return Split(rows=rows, header=header, **arrays)
+
+
+def fingerprint_files(paths: list[Path]) -> str:
+  """Content fingerprint of source files: size plus the first and last MiB of each."""
+  h = hashlib.sha256()
+  for p in sorted(paths, key=str):
+    size = p.stat().st_size
+    h.update(f'{p.name}:{size}'.encode())
+    with open(p, 'rb') as f:
+      h.update(f.read(1 << 20))
+      if size > 2 << 20:
+        f.seek(-(1 << 20), os.SEEK_END)
+        h.update(f.read())
+  return h.hexdigest()[:16]
+

@@ -1,0 +1,57 @@
+"""Frame geometry and timing for extraction: crop, area resize, resampling in time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+
+def area_matrix(n_in: int, n_out: int) -> np.ndarray:
+  """`[n_out, n_in]` weights that average each output cell's share of the input (area resize)."""
+  edges = np.linspace(0, n_in, n_out + 1)
+  lo, hi = edges[:-1, None], edges[1:, None]
+  pix = np.arange(n_in)[None, :]
+  overlap = np.clip(np.minimum(hi, pix + 1) - np.maximum(lo, pix), 0, None)
+  return (overlap / overlap.sum(1, keepdims=True)).astype(np.float32)
+
+
+def center_box(height: int, width: int, fraction: float) -> tuple[int, int, int, int]:
+  """A centred square (top, left, side, side) covering `fraction` of the shorter side."""
+  side = max(1, int(round(min(height, width) * fraction)))
+  return (height - side) // 2, (width - side) // 2, side, side
+
+
+class CropResize:
+  """Crop a box out of a frame and area-resize it to `size x size`, as float32."""
+
+  def __init__(self, box: tuple[int, int, int, int], size: int):
+    self.top, self.left, self.h, self.w = box
+    self.rows, self.cols = area_matrix(self.h, size), area_matrix(self.w, size)
+
+  def __call__(self, frame: np.ndarray) -> np.ndarray:
+    crop = frame[self.top:self.top + self.h, self.left:self.left + self.w].astype(np.float32)
+    rows = np.tensordot(self.rows, crop, (1, 0))  # [S, w, 3]
+    return np.tensordot(self.cols, rows, (1, 1)).transpose(1, 0, 2)
+
+
+def resample_in_time(frames: Iterable[np.ndarray], times: Iterable[float],
+                     fps: float) -> Iterator[tuple[float, np.ndarray]]:
+  """Linear interpolation of a frame stream (with its timestamps) onto a regular `fps` grid.
+
+  Yields (time, frame) at t0 + k / fps, where t0 is the first input time, up to
+  the last input time.
+  """
+  prev_t = prev = t0 = None
+  k = 0
+  for t, frame in zip(times, frames):
+    if prev is None:
+      t0 = t
+    while prev is not None and t0 + k / fps <= t:
+      w = (t0 + k / fps - prev_t) / (t - prev_t)
+      yield t0 + k / fps, prev * (1 - w) + frame * w
+      k += 1
+    if k == 0:
+      yield t0, frame
+      k = 1
+    prev_t, prev = t, frame

@@ -1,0 +1,57 @@
+"""Make sure the clip store a config names exists: generate, extract, or check it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from absl import logging
+
+from hrjax.data import clip_store, extract
+from hrjax.data.synthetic import generate
+
+
+def synthetic_settings(cfg) -> dict:
+  s = cfg.synthetic
+  return dict(num_subjects=s.num_subjects, recordings_per_subject=s.recordings_per_subject,
+              duration_s=s.duration_s, fps=cfg.data.fps, size=s.size,
+              knob_ranges={k: tuple(v) for k, v in s.knobs.items()}, seed=s.seed,
+              pulse_regions=s.pulse_regions)
+
+
+def _check_synthetic(root: Path, wanted: dict) -> None:
+  meta = json.loads((root / 'synthetic.json').read_text())
+  have = dict(num_subjects=len({r['subject'] for r in meta['recordings']}),
+              duration_s=meta['duration_s'], fps=meta['fps'], size=meta['size'],
+              seed=meta['seed'], pulse_regions=meta['pulse_regions'],
+              knob_ranges={k: tuple(v) for k, v in meta['knob_ranges'].items()})
+  diff = {k: (have[k], wanted[k]) for k in have if have[k] != wanted[k]}
+  if diff:
+    raise ValueError(f'{root} was generated with other settings {diff} (have, wanted); '
+                     'remove it or point --config.data.root elsewhere')
+
+
+def ensure_store(cfg, progress: bool = True) -> Path:
+  store, root = Path(cfg.data.store), Path(cfg.data.root)
+  settings = extract.ExtractSettings.from_config(cfg.data)
+  if store.exists():
+    header = clip_store.read_header(store)
+    wanted = json.loads(json.dumps(dataclasses.asdict(settings)))
+    if header['settings'] != wanted:
+      diff = {k: (header['settings'].get(k), v) for k, v in wanted.items()
+              if header['settings'].get(k) != v}
+      raise ValueError(f'{store} was extracted with other settings {diff} (have, wanted); '
+                       'remove it or point --config.data.store elsewhere')
+    return store
+  if cfg.synthetic.enabled:
+    wanted = synthetic_settings(cfg)
+    if root.exists() and (root / 'synthetic.json').exists():
+      _check_synthetic(root, wanted)
+    elif not root.exists():
+      logging.info('Generating the synthetic dataset at %s', root)
+      generate.generate_dataset(root, progress=progress, **wanted)
+  logging.info('Extracting %s (%s) into the clip store %s', root, cfg.data.dataset, store)
+  summary = extract.extract(cfg.data.dataset, root, store, settings, progress=progress)
+  logging.info('Clip store %s: %s clips per split', store, summary['splits'])
+  return store

@@ -1,0 +1,123 @@
+"""Evaluation: score every heart against every video of a split, learned and classical.
+
+The report holds, per method, 2AFC accuracy with a bootstrap interval over
+subjects, N-way top-1 and mean rank, and ROC AUC, all on the very same pairs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from hrjax import baselines, metrics, parallel
+from hrjax.data import clip_store, pipeline
+from hrjax.models import spectral
+from hrjax.models.pairing import PairingModel
+
+
+def compile_encoders(model: PairingModel, mesh):
+  """jit'd (video -> embedding, heart -> embedding), batch sharded over the mesh."""
+  rep, data = parallel.replicated(mesh), parallel.batch_sharded(mesh)
+  enc_v = jax.jit(lambda p, v: model.apply({'params': p}, v, method=model.encode_video),
+                  in_shardings=(rep, data), out_shardings=rep)
+  enc_h = jax.jit(lambda p, h, rr: model.apply({'params': p}, h, rr, method=model.encode_heart),
+                  in_shardings=(rep, data, data), out_shardings=rep)
+  return enc_v, enc_h
+
+
+def learned_scores(model: PairingModel, params, split: clip_store.Split, batch_size: int,
+                   mesh) -> np.ndarray:
+  """`[N, N]` scores of the learned model over a whole split."""
+  enc_v, enc_h = compile_encoders(model, mesh)
+  hs, vs = [], []
+  for batch, n in pipeline.eval_batches(split, batch_size):
+    b = parallel.put_batch(batch, mesh)
+    vs.append(np.asarray(enc_v(params, b['video']))[:n])
+    hs.append(np.asarray(enc_h(params, b['heart'], b['rr']))[:n])
+  h, v = np.concatenate(hs), np.concatenate(vs)
+  sim = jax.jit(lambda p, h, v: model.apply({'params': p}, h, v, method=model.similarity))
+  return np.asarray(sim(params, h, v))
+
+
+def baseline_scores(method: str, split: clip_store.Split, representation: str, fps: float,
+                    max_lag: int) -> np.ndarray:
+  """`[N, N]` scores of a classical rPPG method on the same clips.
+
+  waveform: best lagged correlation of its pulse with the heart's pulse;
+  hr / rr_summary: minus the gap between its spectral-peak rate and the heart's rate.
+  """
+  pulse = baselines.pulse_signals(np.asarray(split.video), fps, method)  # [N, T]
+  if representation == 'waveform':
+    heart = split.heart[:, :, 0]
+    heart = (heart - heart.mean(1, keepdims=True)) / (heart.std(1, keepdims=True) + 1e-9)
+    corr = spectral.lagged_correlation(heart[..., None], pulse[..., None], max_lag)
+    return np.asarray(corr).max(-1)
+  grid = spectral.bpm_grid()
+  power = np.asarray(spectral.power_spectrum(pulse[..., None], fps, grid))[..., 0]
+  est = grid[power.argmax(-1)]  # [N] video rates
+  if representation == 'hr':
+    rate = split.heart[:, :, 1].mean(1)
+  else:
+    rate = 60.0 / split.rr[:, 0]
+  return -np.abs(rate[:, None] - est[None, :])
+
+
+def summarise(scores: np.ndarray, subjects: np.ndarray, cfg) -> dict:
+  lo, hi = metrics.two_afc_bootstrap(scores, subjects, cfg.eval.bootstrap, cfg.eval.seed)
+  out = dict(two_afc=metrics.two_afc(scores, subjects), two_afc_ci95=[lo, hi],
+             auc=metrics.roc_auc(scores, subjects))
+  for n in cfg.eval.n_way:
+    r = metrics.n_way(scores, subjects, n, cfg.eval.n_way_trials, cfg.eval.seed)
+    out[f'top1_{n}way'], out[f'mean_rank_{n}way'] = r['top1'], r['mean_rank']
+  return out
+
+
+def evaluate(model: PairingModel, params, cfg, mesh, store: str | None = None,
+             split_name: str | None = None) -> dict:
+  """Learned model and baselines on one split of a store: a report dict."""
+  store = store or cfg.data.store
+  split_name = split_name or cfg.data.eval_split
+  split = clip_store.open_split(store, split_name)
+  subjects = split.subjects
+  if len(np.unique(subjects)) < 2:
+    raise ValueError(f'{store}/{split_name}: fewer than two subjects, no trials to score')
+  t0 = time.time()
+  methods = {'hrjax': learned_scores(model, params, split, cfg.eval.batch_size, mesh)}
+  for name in cfg.eval.baselines:
+    methods[name] = baseline_scores(name, split, model.representation, model.fps,
+                                    model.max_lag)
+  report = dict(store=str(store), split=split_name, representation=model.representation,
+                clips=len(split), subjects=int(len(np.unique(subjects))),
+                seconds=round(time.time() - t0, 2),
+                methods={name: summarise(s, subjects, cfg) for name, s in methods.items()})
+  return report
+
+
+def format_table(report: dict) -> str:
+  cols = ['two_afc', 'two_afc_ci95', 'auc'] + sorted(
+      k for k in next(iter(report['methods'].values())) if k.startswith('top1'))
+  lines = [f"{report['store']} [{report['split']}]: {report['clips']} clips, "
+           f"{report['subjects']} subjects, heart = {report['representation']}",
+           f"{'method':<10}" + ''.join(f'{c:>16}' for c in cols)]
+  for name, m in report['methods'].items():
+    cells = []
+    for c in cols:
+      v = m[c]
+      cells.append(f'[{v[0]:.3f}, {v[1]:.3f}]' if isinstance(v, list) else f'{v:.3f}')
+    lines.append(f'{name:<10}' + ''.join(f'{c:>16}' for c in cells))
+  return '\n'.join(lines)
+
+
+def write_report(report: dict, workdir: str | Path) -> Path:
+  out = Path(workdir) / 'eval'
+  out.mkdir(parents=True, exist_ok=True)
+  path = out / 'report.json'
+  tmp = path.with_suffix('.json.tmp')
+  tmp.write_text(json.dumps(report, indent=1))
+  tmp.rename(path)
+  (out / 'report.txt').write_text(format_table(report) + '\n')
+  return path

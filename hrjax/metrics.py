@@ -1,0 +1,88 @@
+"""Pairing metrics from a score matrix `S[i, j] = s(heart_i, video_j)`.
+
+Clip i's heart and video belong together; `subjects[i]` names its subject. A
+2AFC trial is (heart i, its video i, a foil video j of another subject):
+correct when S[i, i] > S[i, j], half a point on a tie.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _foil_mask(subjects: np.ndarray) -> np.ndarray:
+  return subjects[:, None] != subjects[None, :]
+
+
+def two_afc(scores: np.ndarray, subjects: np.ndarray) -> float:
+  """Accuracy over all trials (i, j) with subjects[i] != subjects[j]."""
+  own = np.diag(scores)[:, None]
+  outcome = (own > scores) + 0.5 * (own == scores)
+  return float(outcome[_foil_mask(subjects)].mean())
+
+
+def two_afc_bootstrap(scores: np.ndarray, subjects: np.ndarray, n_boot: int = 1000,
+                      seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+  """Percentile interval over subjects resampled with replacement.
+
+  A resampled subject brings all its trials; a trial between subjects a and b
+  counts count(a) * count(b) times.
+  """
+  names, idx = np.unique(subjects, return_inverse=True)
+  k = len(names)
+  own = np.diag(scores)[:, None]
+  outcome = (own > scores) + 0.5 * (own == scores)
+  mask = _foil_mask(subjects)
+  # Per subject pair: summed outcome and number of trials.
+  onehot = np.eye(k)[idx]  # [N, K]
+  total = onehot.T @ (outcome * mask) @ onehot
+  count = onehot.T @ mask.astype(float) @ onehot
+  rng = np.random.default_rng(seed)
+  stats = []
+  for _ in range(n_boot):
+    w = np.bincount(rng.integers(0, k, k), minlength=k).astype(float)
+    ww = np.outer(w, w)
+    denom = (ww * count).sum()
+    if denom > 0:
+      stats.append((ww * total).sum() / denom)
+  lo, hi = np.percentile(stats, [50 * (1 - level), 50 * (1 + level)])
+  return float(lo), float(hi)
+
+
+def roc_auc(scores: np.ndarray, subjects: np.ndarray) -> float:
+  """AUC of true-pair scores S[i, i] against foil scores S[i, j] (Mann-Whitney, ties 0.5)."""
+  pos = np.diag(scores)
+  neg = scores[_foil_mask(subjects)]
+  allv = np.concatenate([pos, neg])
+  order = allv.argsort(kind='mergesort')
+  ranks = np.empty(len(allv))
+  ranks[order] = np.arange(1, len(allv) + 1)
+  # Average ranks over ties.
+  _, inv, counts = np.unique(allv, return_inverse=True, return_counts=True)
+  sums = np.bincount(inv, ranks)
+  ranks = sums[inv] / counts[inv]
+  u = ranks[:len(pos)].sum() - len(pos) * (len(pos) + 1) / 2
+  return float(u / (len(pos) * len(neg)))
+
+
+def n_way(scores: np.ndarray, subjects: np.ndarray, n: int, trials: int,
+          seed: int = 0) -> dict:
+  """Random N-way trials: a heart, its video and N-1 foil videos of N-1 other subjects.
+
+  Returns top-1 accuracy (ties shared) and mean rank of the true video (1 = best).
+  """
+  names, idx = np.unique(subjects, return_inverse=True)
+  if n > len(names):
+    return dict(top1=float('nan'), mean_rank=float('nan'))
+  clips_of = [np.flatnonzero(idx == s) for s in range(len(names))]
+  rng = np.random.default_rng(seed)
+  top1, ranks = [], []
+  for _ in range(trials):
+    i = rng.integers(len(subjects))
+    others = rng.choice(np.delete(np.arange(len(names)), idx[i]), n - 1, replace=False)
+    foils = np.array([rng.choice(clips_of[s]) for s in others])
+    own, foil = scores[i, i], scores[i, foils]
+    better, ties = (foil > own).sum(), (foil == own).sum()
+    top1.append(float(better == 0) / (ties + 1))
+    ranks.append(1 + better + 0.5 * ties)
+  return dict(top1=float(np.mean(top1)), mean_rank=float(np.mean(ranks)))

@@ -1,0 +1,78 @@
+"""Factorised (2+1)D convolution: a spatial `(1, k, k)` conv, then a temporal `(k, 1, 1)` one.
+
+Written as the operations they are rather than as generic 3-D convolutions: the
+spatial conv is a 2-D conv over all `B*T` frames, the temporal conv is a sum of
+`k` time-shifted matrix products over channels, a `1x1x1` projection is one
+matrix product. `tests/test_layers.py` checks them against `lax.conv` in 3-D.
+"""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+
+def spatial_conv(x: jax.Array, w: jax.Array, stride: int = 1) -> jax.Array:
+  """`[B, T, H, W, Cin]` * `[k, k, Cin, Cout]` -> `[B, T, H', W', Cout]`, SAME padding."""
+  b, t = x.shape[:2]
+  y = lax.conv_general_dilated(x.reshape(b * t, *x.shape[2:]), w, (stride, stride), 'SAME',
+                               dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+  return y.reshape(b, t, *y.shape[1:])
+
+
+def temporal_conv(x: jax.Array, w: jax.Array) -> jax.Array:
+  """`[B, T, ..., Cin]` * `[k, Cin, Cout]` -> `[B, T, ..., Cout]`, zero-padded SAME in time."""
+  k, t = w.shape[0], x.shape[1]
+  lo = (k - 1) // 2
+  pad = [(0, 0)] * x.ndim
+  pad[1] = (lo, k - 1 - lo)
+  xp = jnp.pad(x, pad)
+  return sum(lax.dynamic_slice_in_dim(xp, i, t, axis=1) @ w[i] for i in range(k))
+
+
+class FactorisedBlock(nn.Module):
+  """Spatial conv -> ReLU -> temporal conv -> ReLU -> 1x1x1 projection -> ReLU."""
+
+  mid: int
+  out: int
+  k_space: int = 3
+  k_time: int = 5
+  stride: int = 1
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    cin = x.shape[-1]
+    init = nn.initializers.he_normal()
+    ws = self.param('spatial', init, (self.k_space, self.k_space, cin, self.mid))
+    wt = self.param('temporal', init, (self.k_time, self.mid, self.mid))
+    wp = self.param('project', init, (self.mid, self.out))
+    bs = self.param('spatial_bias', nn.initializers.zeros, (self.mid,))
+    bt = self.param('temporal_bias', nn.initializers.zeros, (self.mid,))
+    bp = self.param('project_bias', nn.initializers.zeros, (self.out,))
+    x = nn.relu(spatial_conv(x, ws, self.stride) + bs)
+    x = nn.relu(temporal_conv(x, wt) + bt)
+    return nn.relu(x @ wp + bp)
+
+
+def avg_pool_space(x: jax.Array, factor: int) -> jax.Array:
+  """`[B, T, H, W, C]` -> `[B, T, H//f, W//f, C]` by averaging (trailing rows dropped)."""
+  b, t, h, w, c = x.shape
+  h2, w2 = h // factor, w // factor
+  x = x[:, :, :h2 * factor, :w2 * factor]
+  return x.reshape(b, t, h2, factor, w2, factor, c).mean(axis=(3, 5))
+
+
+class TemporalConv1D(nn.Module):
+  """1-D conv over time for `[B, T, C]` signals (the heart side)."""
+
+  features: int
+  kernel: int = 5
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    w = self.param('kernel', nn.initializers.he_normal(), (self.kernel, x.shape[-1],
+                                                           self.features))
+    b = self.param('bias', nn.initializers.zeros, (self.features,))
+    return temporal_conv(x, w) + b

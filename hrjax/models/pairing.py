@@ -1,0 +1,91 @@
+"""The pairing model: one score `s(heart, video)` per pair, and the contrastive loss.
+
+A decision between two videos compares two separately computed scores, so
+it cannot depend on the order the videos are given in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+
+from hrjax.models import heart as heart_encoders
+from hrjax.models import spectral
+from hrjax.models.video import VideoEncoder
+
+REPRESENTATIONS = ('waveform', 'hr', 'rr_summary')
+
+
+class PairingModel(nn.Module):
+  representation: str = 'waveform'
+  channels: Sequence[int] = (8, 16, 32)
+  features: int = 4
+  fps: float = 30.0
+  max_lag: int = 3  # frames of heart-video misalignment searched (waveform)
+  gain: float = 50.0
+
+  def setup(self):
+    if self.representation not in REPRESENTATIONS:
+      raise ValueError(f'representation must be one of {REPRESENTATIONS}, '
+                       f'got {self.representation!r}')
+    self.grid = spectral.bpm_grid()
+    self.video_encoder = VideoEncoder(self.channels, self.features, gain=self.gain)
+    if self.representation == 'waveform':
+      self.heart_encoder = heart_encoders.WaveformEncoder(self.features)
+    elif self.representation == 'hr':
+      self.heart_encoder = heart_encoders.RateEncoder(self.grid)
+      self.video_refiner = heart_encoders.FrequencyRefiner()
+    else:
+      self.heart_encoder = heart_encoders.RRSummaryEncoder(self.grid)
+      self.video_refiner = heart_encoders.FrequencyRefiner()
+    self.log_scale = self.param('log_scale', nn.initializers.constant(jnp.log(10.0)), ())
+
+  def pulse(self, video: jax.Array) -> jax.Array:
+    """`uint8 [B, T, H, W, 3]` -> band-passed, standardised pulse features `[B, T, D]`."""
+    z = self.video_encoder(video)
+    return spectral.standardise(spectral.bandpass(z, self.fps))
+
+  def encode_video(self, video: jax.Array) -> jax.Array:
+    z = self.pulse(video)
+    if self.representation == 'waveform':
+      return z
+    power = spectral.power_spectrum(z, self.fps, self.grid)  # [B, F, D]
+    power = (power / (power.sum(1, keepdims=True) + 1e-6)).mean(-1)
+    return jax.nn.softmax(self.video_refiner(power), axis=-1)
+
+  def encode_heart(self, heart: jax.Array, rr: jax.Array) -> jax.Array:
+    if self.representation == 'waveform':
+      z = self.heart_encoder(heart)
+      return spectral.standardise(spectral.bandpass(z, self.fps))
+    logits = self.heart_encoder(heart if self.representation == 'hr' else rr)
+    return jax.nn.softmax(logits, axis=-1)
+
+  def similarity(self, h: jax.Array, v: jax.Array) -> jax.Array:
+    """Embeddings of B1 hearts and B2 videos -> logits `[B1, B2]`."""
+    scale = jnp.exp(jnp.minimum(self.log_scale, jnp.log(100.0)))
+    if self.representation == 'waveform':
+      return scale * spectral.lagged_correlation(h, v, self.max_lag).max(-1)
+    # Bhattacharyya coefficient of the two rate distributions.
+    return scale * jnp.sqrt(h[:, None, :] * v[None, :, :] + 1e-12).sum(-1)
+
+  def __call__(self, video: jax.Array, heart: jax.Array, rr: jax.Array) -> jax.Array:
+    return self.similarity(self.encode_heart(heart, rr), self.encode_video(video))
+
+
+def contrastive_loss(logits: jax.Array) -> jax.Array:
+  """Symmetric InfoNCE over a `[B, B]` matrix whose diagonal holds the true pairs."""
+  labels = jnp.arange(logits.shape[0])
+  rows = optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
+  cols = optax.softmax_cross_entropy_with_integer_labels(logits.T, labels).mean()
+  return 0.5 * (rows + cols)
+
+
+def build_model(cfg) -> PairingModel:
+  """The model named by `config.model` (and `config.data.fps`)."""
+  return PairingModel(representation=cfg.model.representation,
+                      channels=tuple(cfg.model.channels), features=cfg.model.features,
+                      fps=cfg.data.fps, max_lag=cfg.model.max_lag, gain=cfg.model.gain)

@@ -1,0 +1,57 @@
+"""Fixed signal operations on `[B, T, D]` pulse features: band-pass, standardise, spectra."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def bpm_grid(lo: float = 40.0, hi: float = 180.0, step: float = 2.0) -> np.ndarray:
+  return np.arange(lo, hi + step / 2, step, dtype=np.float32)
+
+
+def bandpass(x: jax.Array, fps: float, lo_bpm: float = 40.0, hi_bpm: float = 200.0) -> jax.Array:
+  """Zero every rFFT bin of `[B, T, D]` outside the heart-rate band (along T)."""
+  t = x.shape[1]
+  freqs = np.fft.rfftfreq(t, 1.0 / fps) * 60.0
+  mask = ((freqs >= lo_bpm) & (freqs <= hi_bpm)).astype(np.float32)
+  spec = jnp.fft.rfft(x, axis=1) * mask[None, :, None]
+  return jnp.fft.irfft(spec, n=t, axis=1)
+
+
+def standardise(x: jax.Array, axis: int = 1, eps: float = 1e-6) -> jax.Array:
+  x = x - x.mean(axis, keepdims=True)
+  return x / jnp.sqrt((x * x).mean(axis, keepdims=True) + eps)
+
+
+def power_spectrum(x: jax.Array, fps: float, grid: np.ndarray) -> jax.Array:
+  """Hann-windowed power of `[B, T, D]` at the rates in `grid` (bpm): `[B, F, D]`.
+
+  A direct DFT on a fine rate grid, so a 4-second clip still places its peak
+  between the coarse FFT bins.
+  """
+  t = x.shape[1]
+  time = np.arange(t) / fps
+  window = np.hanning(t).astype(np.float32)
+  phase = 2 * np.pi * grid[:, None] / 60.0 * time[None, :]
+  cos, sin = (np.cos(phase) * window).astype(np.float32), (np.sin(phase) * window).astype(
+      np.float32)
+  x = x - x.mean(1, keepdims=True)
+  re = jnp.einsum('ft,btd->bfd', cos, x)
+  im = jnp.einsum('ft,btd->bfd', sin, x)
+  return re * re + im * im
+
+
+def lagged_correlation(h: jax.Array, v: jax.Array, max_lag: int) -> jax.Array:
+  """Every heart against every video: `[B1, T, D]`, `[B2, T, D]` -> `[B1, B2, 2L+1]`.
+
+  Mean over time and channels of standardised signals, with the heart shifted
+  by -L..L frames; only the overlap of length T - 2L is used.
+  """
+  t = h.shape[1]
+  core = v[:, max_lag:t - max_lag]
+  n = core.shape[1] * core.shape[2]
+  return jnp.stack([
+      jnp.einsum('itd,jtd->ij', h[:, max_lag + lag:t - max_lag + lag], core) / n
+      for lag in range(-max_lag, max_lag + 1)], -1)
