@@ -59,7 +59,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
 
   c.train = ml_collections.ConfigDict()
   c.train.batch_size = 16  # clips of distinct subjects per step (global, all devices)
-  c.train.steps = 1500
+  c.train.steps = 4000
   c.train.learning_rate = 3e-3
   c.train.warmup_steps = 100
   c.train.weight_decay = 1e-4

@@ -8,6 +8,6 @@ from configs import default
 
 def get_config(arg=None):
   c = default.get_config(arg)
-  c.train.steps = 600
-  c.train.checkpoint_every = 200
+  c.train.steps = 1500
+  c.train.checkpoint_every = 500
   return c

@@ -98,8 +98,9 @@ def evaluate(model: PairingModel, params, cfg, mesh, store: str | None = None,
 
 
 def format_table(report: dict) -> str:
+  first = next(iter(report['methods'].values()))
   cols = ['two_afc', 'two_afc_ci95', 'auc'] + sorted(
-      k for k in next(iter(report['methods'].values())) if k.startswith('top1'))
+      (k for k in first if k.startswith('top1')), key=lambda k: int(k[5:-3]))
   lines = [f"{report['store']} [{report['split']}]: {report['clips']} clips, "
            f"{report['subjects']} subjects, heart = {report['representation']}",
            f"{'method':<10}" + ''.join(f'{c:>16}' for c in cols)]

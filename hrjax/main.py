@@ -21,9 +21,10 @@ FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Experiment config file (configs/*.py[:arg]).',
                                 lock_config=True)
 flags.DEFINE_string('workdir', None, 'Directory for checkpoints, TensorBoard and reports.')
-flags.DEFINE_enum('mode', 'train', ['train', 'eval'],
+flags.DEFINE_enum('mode', 'train', ['train', 'eval', 'data'],
                   'train: train (resuming if possible), then evaluate. '
-                  'eval: restore the latest checkpoint from --workdir and evaluate only.')
+                  'eval: restore the latest checkpoint from --workdir and evaluate only. '
+                  'data: only build the clip store the config names.')
 flags.DEFINE_integer('step', None, 'With --mode eval: the checkpoint step to restore '
                      '(default: the latest).')
 flags.DEFINE_bool('progress', True, 'Show progress bars.')
@@ -43,6 +44,9 @@ def main(argv):
   try:
     if FLAGS.mode == 'train':
       train.train_and_evaluate(FLAGS.config, FLAGS.workdir, progress=FLAGS.progress)
+    elif FLAGS.mode == 'data':
+      from hrjax.data import prepare
+      print(f'clip store ready: {prepare.ensure_store(FLAGS.config, FLAGS.progress)}')
     else:
       train.evaluate_checkpoint(FLAGS.config, FLAGS.workdir, FLAGS.step)
   except (InputError, FileNotFoundError, FileExistsError, FloatingPointError, ValueError) as e:

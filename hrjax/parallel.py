@@ -10,11 +10,13 @@ from jax.sharding import PartitionSpec as P
 MODEL_INPUTS = ('video', 'heart', 'rr')
 
 
-def data_mesh() -> jax.sharding.Mesh:
+def data_mesh(devices=None) -> jax.sharding.Mesh:
+  """A 1-D `data` mesh over `devices` (default: every device of every process)."""
+  devices = jax.devices() if devices is None else list(devices)
   # Auto axes: XLA's partitioner places the all-reduce of gradients and the gather
   # behind the batch-by-batch score matrix; the model code stays sharding-free.
-  return jax.make_mesh((jax.device_count(),), ('data',),
-                       axis_types=(jax.sharding.AxisType.Auto,))
+  return jax.make_mesh((len(devices),), ('data',), axis_types=(jax.sharding.AxisType.Auto,),
+                       devices=devices)
 
 
 def replicated(mesh) -> NamedSharding:
@@ -25,8 +27,8 @@ def batch_sharded(mesh) -> NamedSharding:
   return NamedSharding(mesh, P('data'))
 
 
-def check_batch_size(batch_size: int) -> None:
-  n = jax.device_count()
+def check_batch_size(batch_size: int, mesh) -> None:
+  n = mesh.devices.size
   if batch_size % n:
     raise ValueError(f'batch_size {batch_size} must be divisible by the {n} devices')
 

@@ -24,7 +24,7 @@ def parameter_count(params) -> int:
 def _setup(cfg, workdir: Path):
   """Model, optimizer, mesh and an abstract (shape-only) train state."""
   mesh = parallel.data_mesh()
-  parallel.check_batch_size(cfg.train.batch_size)
+  parallel.check_batch_size(cfg.train.batch_size, mesh)
   model, tx = build_model(cfg), train_step.make_optimizer(cfg)
   t, s = cfg.data.clip_frames, cfg.data.size
   example = dict(video=jnp.zeros((2, t, s, s, 3), jnp.uint8),
@@ -55,8 +55,13 @@ def _log(writer, step, metrics, lr, clips_per_s, pbar):
                    clips_s=f'{clips_per_s:.1f}')
 
 
-def train_and_evaluate(cfg, workdir: str | Path, progress: bool = True) -> dict:
-  """Train (resuming from the latest checkpoint in `workdir`), then evaluate."""
+def train_and_evaluate(cfg, workdir: str | Path, progress: bool = True,
+                       stop_after: int | None = None) -> dict | None:
+  """Train (resuming from the latest checkpoint in `workdir`), then evaluate.
+
+  `stop_after`: leave after this step with a checkpoint and no evaluation (a
+  time-boxed job; the next call resumes). The schedule still spans train.steps.
+  """
   workdir = Path(workdir)
   workdir.mkdir(parents=True, exist_ok=True)
   if jax.process_index() == 0:
@@ -84,8 +89,9 @@ def train_and_evaluate(cfg, workdir: str | Path, progress: bool = True) -> dict:
   step_fn = train_step.compile_train_step(model, tx, mesh)
   schedule = train_step.learning_rate_schedule(cfg)
   start = int(state['step'])
+  end = cfg.train.steps if stop_after is None else min(stop_after, cfg.train.steps)
   t_last, step_last = time.time(), start
-  pbar = tqdm.tqdm(range(start, cfg.train.steps), desc='train', disable=not progress,
+  pbar = tqdm.tqdm(range(start, end), desc='train', disable=not progress,
                    initial=start, total=cfg.train.steps)
   for step in pbar:
     batch = next(data_iter)
@@ -98,9 +104,13 @@ def train_and_evaluate(cfg, workdir: str | Path, progress: bool = True) -> dict:
       rate = (done - step_last) * cfg.train.batch_size / (time.time() - t_last)
       _log(writer, done, metrics, float(schedule(done)), rate, pbar)
       t_last, step_last = time.time(), done
-    if done % cfg.train.checkpoint_every == 0 or done == cfg.train.steps:
+    if done % cfg.train.checkpoint_every == 0 or done in (cfg.train.steps, end):
       checkpoint.save(mngr, done, state, data_iter)
   mngr.wait_until_finished()
+  if end < cfg.train.steps:
+    mngr.close()
+    writer.close()
+    return None
   report = _evaluate_and_write(cfg, workdir, model, state['params'], mesh, writer, n_params)
   mngr.close()
   writer.close()

@@ -46,7 +46,7 @@ def train_step(state: dict, batch: dict, *, model: PairingModel, tx) -> tuple[di
   updates, opt_state = tx.update(grads, state['opt_state'], state['params'])
   params = optax.apply_updates(state['params'], updates)
   labels = jnp.arange(logits.shape[0])
-  metrics = dict(loss=loss, grad_norm=optax.global_norm(grads),
+  metrics = dict(loss=loss, grad_norm=optax.tree.norm(grads),
                  accuracy=(logits.argmax(1) == labels).mean(),
                  scale=jnp.exp(params['log_scale']))
   return dict(params=params, opt_state=opt_state, step=state['step'] + 1), metrics

@@ -43,14 +43,15 @@ def assign_splits(subjects: list[str], fractions, seed: int) -> dict[str, str]:
   """Subject -> split, by a seeded permutation; val and test get one subject at least."""
   subjects = sorted(set(subjects), key=lambda s: (len(s), s))
   n = len(subjects)
-  if n < 3:
-    raise ValueError(f'{n} subjects: need at least 3 for subject-disjoint train/val/test')
   f_train, f_val, f_test = (float(f) for f in fractions)
   total = f_train + f_val + f_test
   n_test = max(1, int(round(n * f_test / total))) if f_test > 0 else 0
   n_val = max(1, int(round(n * f_val / total))) if f_val > 0 else 0
-  if n - n_test - n_val < 1:
-    raise ValueError(f'{n} subjects leave none for training with fractions {fractions}')
+  if f_train == 0:  # an evaluation-only store: (0, 0, 1) puts everyone in test
+    n_test = n - n_val
+  if (f_train > 0 and n - n_test - n_val < 1) or n_test + n_val > n:
+    raise ValueError(f'{n} subjects cannot fill the splits {tuple(fractions)} '
+                     '(train, val, test) subject-disjointly')
   order = np.random.default_rng(seed).permutation(n)
   split_of = {}
   for rank, i in enumerate(order):

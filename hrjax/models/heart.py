@@ -17,6 +17,13 @@ from hrjax.models.layers import TemporalConv1D
 
 
 class WaveformEncoder(nn.Module):
+  """The pulse itself plus a learned refinement that starts at zero.
+
+  At initialisation every output channel is the recorded pulse, so the video
+  encoder is first pulled toward recovering the pulse (what rPPG should do)
+  before the heart side learns anything of its own.
+  """
+
   features: int = 4
   hidden: int = 16
 
@@ -25,8 +32,8 @@ class WaveformEncoder(nn.Module):
     x = heart[..., :1]  # the pulse channel
     y = nn.relu(TemporalConv1D(self.hidden, 5, name='conv0')(x))
     y = nn.relu(TemporalConv1D(self.hidden, 5, name='conv1')(y))
-    return TemporalConv1D(self.features, 1, name='out')(y) + nn.Dense(
-        self.features, name='skip')(x)
+    refine = TemporalConv1D(self.features, 1, zero_init=True, use_bias=False, name='out')(y)
+    return x + refine
 
 
 def rate_bumps(bpm: jax.Array, grid: np.ndarray, width: jax.Array) -> jax.Array:

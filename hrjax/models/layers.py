@@ -42,7 +42,13 @@ class FactorisedBlock(nn.Module):
   stride: int = 1
 
   @nn.compact
-  def __call__(self, x: jax.Array) -> jax.Array:
+  def __call__(self, x: jax.Array, context: jax.Array | None = None) -> jax.Array:
+    """`x [B, T, H, W, C]`; `context [B, H, W, Cc]`, optional, is constant over time.
+
+    With a context the spatial conv acts on the channels of x and context
+    concatenated (the context repeated over T), but the context's share is
+    computed once per clip instead of once per frame.
+    """
     cin = x.shape[-1]
     init = nn.initializers.he_normal()
     ws = self.param('spatial', init, (self.k_space, self.k_space, cin, self.mid))
@@ -51,7 +57,12 @@ class FactorisedBlock(nn.Module):
     bs = self.param('spatial_bias', nn.initializers.zeros, (self.mid,))
     bt = self.param('temporal_bias', nn.initializers.zeros, (self.mid,))
     bp = self.param('project_bias', nn.initializers.zeros, (self.out,))
-    x = nn.relu(spatial_conv(x, ws, self.stride) + bs)
+    y = spatial_conv(x, ws, self.stride) + bs
+    if context is not None:
+      wc = self.param('spatial_context', init,
+                      (self.k_space, self.k_space, context.shape[-1], self.mid))
+      y = y + spatial_conv(context[:, None], wc, self.stride)
+    x = nn.relu(y)
     x = nn.relu(temporal_conv(x, wt) + bt)
     return nn.relu(x @ wp + bp)
 
@@ -69,10 +80,14 @@ class TemporalConv1D(nn.Module):
 
   features: int
   kernel: int = 5
+  zero_init: bool = False  # start as a no-op (the last layer of a residual branch)
+  use_bias: bool = True  # False where a band-pass follows: a constant would get no gradient
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
-    w = self.param('kernel', nn.initializers.he_normal(), (self.kernel, x.shape[-1],
-                                                           self.features))
-    b = self.param('bias', nn.initializers.zeros, (self.features,))
-    return temporal_conv(x, w) + b
+    init = nn.initializers.zeros if self.zero_init else nn.initializers.he_normal()
+    w = self.param('kernel', init, (self.kernel, x.shape[-1], self.features))
+    y = temporal_conv(x, w)
+    if self.use_bias:
+      y = y + self.param('bias', nn.initializers.zeros, (self.features,))
+    return y

@@ -7,6 +7,7 @@ it cannot depend on the order the videos are given in.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import flax.linen as nn
 import jax
@@ -27,13 +28,15 @@ class PairingModel(nn.Module):
   fps: float = 30.0
   max_lag: int = 3  # frames of heart-video misalignment searched (waveform)
   gain: float = 50.0
+  dtype: Any = jnp.float32  # compute dtype of the video input
 
   def setup(self):
     if self.representation not in REPRESENTATIONS:
       raise ValueError(f'representation must be one of {REPRESENTATIONS}, '
                        f'got {self.representation!r}')
     self.grid = spectral.bpm_grid()
-    self.video_encoder = VideoEncoder(self.channels, self.features, gain=self.gain)
+    self.video_encoder = VideoEncoder(self.channels, self.features, gain=self.gain,
+                                      dtype=self.dtype)
     if self.representation == 'waveform':
       self.heart_encoder = heart_encoders.WaveformEncoder(self.features)
     elif self.representation == 'hr':

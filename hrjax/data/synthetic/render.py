@@ -89,7 +89,8 @@ def render_frames(rng: np.random.Generator, maps: FaceMaps, t: np.ndarray,
   pbv = PBV / PBV[1] * rng.uniform(0.9, 1.1, 3)  # relative to green
   spec_gain, gamma = knobs['specular'], knobs['gamma']
   y, x = np.mgrid[-0.5:0.5:size * 1j, -0.5:0.5:size * 1j]
-  head = np.concatenate([maps.albedo * (maps.shading * maps.alpha)[..., None], maps.alpha[..., None],
+  diffuse = maps.albedo * (maps.shading * maps.alpha)[..., None]
+  head = np.concatenate([diffuse, maps.alpha[..., None],
                          maps.pulse_weight[..., None], maps.specular[..., None]], -1)
   sensor_pattern = 1 + 0.01 * smooth_noise(rng, size, size // 4)[..., None]  # fixed pattern
   frames = np.empty((len(t), size, size, 3), np.uint8)

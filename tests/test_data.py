@@ -1,0 +1,128 @@
+"""Generator -> files -> extraction -> clip store -> grain batches."""
+
+import json
+
+import numpy as np
+import pytest
+
+from hrjax import baselines
+from hrjax.data import clip_store, extract, frames, heart, pipeline
+from hrjax.data.synthetic import faces, physiology, presets
+
+
+def test_generator_writes_the_ubfc_layout(tiny_data):
+  cfg, _ = tiny_data
+  from pathlib import Path
+  root = Path(cfg.data.root)
+  folders = sorted(p.name for p in root.iterdir() if p.is_dir())
+  assert len(folders) == 14 and all(f.startswith('subject') for f in folders)
+  lines = (root / 'subject1' / 'ground_truth.txt').read_text().splitlines()
+  ppg, bpm, t = (np.array(line.split(), float) for line in lines)
+  assert len(ppg) == len(bpm) == len(t) == 120
+  assert np.all(np.diff(t) > 0) and 40 <= bpm.mean() <= 160
+  meta = json.loads((root / 'synthetic.json').read_text())
+  assert len(meta['recordings']) == 14 and set(presets.KNOB_DOCS) <= set(meta['recordings'][0])
+
+
+def test_store_is_subject_disjoint_and_shaped(tiny_data):
+  cfg, store = tiny_data
+  header = clip_store.read_header(store)
+  seen = {}
+  for split in clip_store.SPLITS:
+    s = clip_store.open_split(store, split)
+    assert s.video.shape[1:] == (32, 16, 16, 3) and s.video.dtype == np.uint8
+    assert s.heart.shape[1:] == (32, 2) and s.rr.shape[1:] == (2,)
+    assert len(s) == header['splits'][split] > 0
+    for subject in set(s.subjects):
+      assert seen.setdefault(subject, split) == split, f'subject {subject} in two splits'
+  assert len(header['fingerprint']) == 16 and header['settings']['clip_frames'] == 32
+
+
+def test_pulse_polarity_and_alignment_on_easy_faces(tmp_path):
+  """POS (sign-corrected) on generated faces rises with the recorded PPG, at lag ~0."""
+  from configs import default
+  from hrjax.data import prepare
+  from tests.conftest import tiny_config
+  cfg = tiny_config(tmp_path / 'raw', tmp_path / 'store')
+  cfg.synthetic.knobs = dict(default.get_config('easy').synthetic.knobs)
+  cfg.synthetic.knobs['lag_frames'] = (0.0, 0.0)
+  cfg.synthetic.num_subjects, cfg.data.clip_frames, cfg.data.eval_stride = 4, 64, 64
+  cfg.synthetic.duration_s = 4.0
+  cfg.data.crop_fraction = 0.5  # cheeks and nose: skin only
+  store = prepare.ensure_store(cfg, progress=False)
+  split = clip_store.open_split(store, 'train')
+  pulse = baselines.pulse_signals(np.asarray(split.video), 30.0, 'pos')
+  ppg = split.heart[:, :, 0]
+  corr = [np.mean([np.corrcoef(np.roll(p, lag), h)[0, 1] for p, h in zip(pulse, ppg)])
+          for lag in range(-3, 4)]
+  assert corr[3] > 0.25, corr  # a sign error would make this strongly negative
+  assert abs(int(np.argmax(corr)) - 3) <= 1, corr
+
+
+def test_extraction_failure_leaves_no_store(tmp_path):
+  (tmp_path / 'raw' / 'subject1').mkdir(parents=True)
+  for s in (1, 2, 3):
+    (tmp_path / 'raw' / f'subject{s}').mkdir(exist_ok=True)
+    (tmp_path / 'raw' / f'subject{s}' / 'vid.avi').write_bytes(b'not a video')
+    (tmp_path / 'raw' / f'subject{s}' / 'ground_truth.txt').write_text('1 2\n60 60\n0 0.1\n')
+  with pytest.raises(Exception, match='vid.avi'):
+    extract.extract('ubfc_rppg', tmp_path / 'raw', tmp_path / 'store', extract.ExtractSettings(),
+                    progress=False)
+  assert sorted(p.name for p in tmp_path.iterdir()) == ['raw']
+
+
+def test_splits_are_seeded_and_cover_everyone():
+  subjects = [str(i) for i in range(20)]
+  a = extract.assign_splits(subjects, (0.7, 0.1, 0.2), seed=0)
+  assert a == extract.assign_splits(subjects, (0.7, 0.1, 0.2), seed=0)
+  assert a != extract.assign_splits(subjects, (0.7, 0.1, 0.2), seed=1)
+  counts = {s: list(a.values()).count(s) for s in ('train', 'val', 'test')}
+  assert counts == {'train': 14, 'val': 2, 'test': 4}
+  assert set(extract.assign_splits(subjects[:4], (0, 0, 1), 0).values()) == {'test'}
+  with pytest.raises(ValueError, match='subject-disjointly'):
+    extract.assign_splits(subjects[:2], (0.7, 0.1, 0.2), 0)
+
+
+def test_batches_hold_distinct_subjects_and_are_reproducible(tiny_data):
+  cfg, store = tiny_data
+  batches = pipeline.SubjectBatches(store, 'train', 6, seed=3, augment=True)
+  subjects = clip_store.open_split(store, 'train').subjects
+  b = batches(5)
+  assert len(set(subjects[b['clip']])) == 6
+  np.testing.assert_array_equal(b['video'], batches(5)['video'])
+  assert not np.array_equal(b['clip'], batches(6)['clip'])
+
+
+def test_grain_iterator_state_round_trip(tiny_data):
+  _, store = tiny_data
+  batches = pipeline.SubjectBatches(store, 'train', 4, seed=0, augment=False)
+  it = pipeline.train_iterator(batches, 10)
+  next(it), next(it)
+  state = it.get_state()
+  third = next(it)
+  it2 = pipeline.train_iterator(batches, 10)
+  it2.set_state(state)
+  np.testing.assert_array_equal(next(it2)['clip'], third['clip'])
+
+
+def test_physiology_rate_and_polarity():
+  t = np.arange(0, 30, 1 / 60)
+  phys = physiology.simulate(np.random.default_rng(0), t, 72.0)
+  series = heart.from_ppg(t, phys.ppg)
+  assert abs(np.nanmean(series.hr) - 72) < 4
+  assert len(series.beats) == pytest.approx(36, abs=3)
+
+
+def test_face_regions_and_cheek_only_pulse():
+  maps = faces.render_face_maps(np.random.default_rng(0), 64, 0.5, 'cheeks')
+  cheeks = np.isin(maps.regions, (faces.LEFT_CHEEK, faces.RIGHT_CHEEK))
+  assert cheeks.any() and (maps.pulse_weight[~cheeks] == 0).all()
+  assert (maps.regions == faces.FOREHEAD).any()
+
+
+def test_area_resize_and_time_resampling():
+  m = frames.area_matrix(6, 3)
+  np.testing.assert_allclose(m.sum(1), 1)
+  out = list(frames.resample_in_time([np.array([0.0]), np.array([2.0])], [0.0, 0.2], 10))
+  assert [round(t, 6) for t, _ in out] == [0.0, 0.1, 0.2]
+  np.testing.assert_allclose([f[0] for _, f in out], [0, 1, 2])

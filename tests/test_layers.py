@@ -1,0 +1,85 @@
+"""The factorised convolutions equal their generic 3-D definitions; shapes of each layer."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax import lax
+
+from hrjax.models import layers
+
+
+def conv3d(x, w, strides=(1, 1, 1)):
+  """Reference: a generic 3-D convolution, [B, T, H, W, C] x [kt, kh, kw, Cin, Cout]."""
+  return lax.conv_general_dilated(x, w, strides, 'SAME',
+                                  dimension_numbers=('NDHWC', 'DHWIO', 'NDHWC'))
+
+
+@pytest.fixture
+def rng():
+  return np.random.default_rng(0)
+
+
+def test_spatial_conv_is_a_1kk_conv3d(rng):
+  with jax.enable_x64(True):
+    x = jnp.asarray(rng.normal(size=(2, 5, 9, 9, 3)))
+    w = jnp.asarray(rng.normal(size=(3, 3, 3, 4)))
+    for stride in (1, 2):
+      got = layers.spatial_conv(x, w, stride)
+      want = conv3d(x, w[None], (1, stride, stride))
+      assert got.shape == want.shape
+      np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_temporal_conv_is_a_k11_conv3d(rng):
+  with jax.enable_x64(True):
+    x = jnp.asarray(rng.normal(size=(2, 7, 4, 4, 3)))
+    for k in (1, 3, 4, 5):
+      w = jnp.asarray(rng.normal(size=(k, 3, 5)))
+      got = layers.temporal_conv(x, w)
+      want = conv3d(x, w[:, None, None])
+      np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_factorised_block_equals_explicit_composition(rng):
+  with jax.enable_x64(True):
+    block = layers.FactorisedBlock(mid=6, out=5, k_space=3, k_time=5, stride=2)
+    x = jnp.asarray(rng.normal(size=(2, 8, 10, 10, 3)))
+    params = block.init(jax.random.key(0), x)['params']
+    params = jax.tree.map(lambda p: p + 0.1 * rng.normal(size=p.shape), params)  # biases too
+    got = block.apply({'params': params}, x)
+    p = params
+    y = jax.nn.relu(conv3d(x, p['spatial'][None], (1, 2, 2)) + p['spatial_bias'])
+    y = jax.nn.relu(conv3d(y, p['temporal'][:, None, None]) + p['temporal_bias'])
+    y = jax.nn.relu(conv3d(y, p['project'][None, None, None]) + p['project_bias'])
+    assert got.shape == (2, 8, 5, 5, 5)
+    np.testing.assert_allclose(got, y, rtol=1e-10, atol=1e-10)
+
+
+def test_block_context_equals_concatenated_input(rng):
+  """A per-clip context equals the same channels repeated over time and concatenated."""
+  with jax.enable_x64(True):
+    x = jnp.asarray(rng.normal(size=(2, 6, 8, 8, 3)))
+    ctx = jnp.asarray(rng.normal(size=(2, 8, 8, 2)))
+    block = layers.FactorisedBlock(mid=4, out=4, stride=2)
+    p = block.init(jax.random.key(0), x, ctx)['params']
+    got = block.apply({'params': p}, x, ctx)
+    concat = jnp.concatenate([x, jnp.broadcast_to(ctx[:, None], (2, 6, 8, 8, 2))], -1)
+    merged = dict(p, spatial=jnp.concatenate([p['spatial'], p['spatial_context']], 2))
+    del merged['spatial_context']
+    want = block.apply({'params': merged}, concat)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+def test_block_parameter_count():
+  block = layers.FactorisedBlock(mid=8, out=16, k_space=3, k_time=5)
+  params = block.init(jax.random.key(0), jnp.zeros((1, 4, 8, 8, 6)))['params']
+  n = sum(x.size for x in jax.tree.leaves(params))
+  assert n == 3 * 3 * 6 * 8 + 8 + 5 * 8 * 8 + 8 + 8 * 16 + 16
+
+
+def test_avg_pool_space():
+  x = jnp.arange(2 * 1 * 5 * 4 * 1, dtype=jnp.float32).reshape(2, 1, 5, 4, 1)
+  y = layers.avg_pool_space(x, 2)
+  assert y.shape == (2, 1, 2, 2, 1)
+  np.testing.assert_allclose(y[0, 0, 0, 0, 0], (0 + 1 + 4 + 5) / 4)

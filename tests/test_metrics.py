@@ -1,0 +1,54 @@
+"""Metrics against values worked out by hand on small fixed score matrices."""
+
+import numpy as np
+import pytest
+
+from hrjax import metrics
+
+# 3 clips of 3 subjects. Row i: heart i against videos 0..2; true pairs on the diagonal.
+S = np.array([[0.9, 0.1, 0.9],   # trials (0,1): win, (0,2): tie
+              [0.5, 0.4, 0.2],   # (1,0): loss, (1,2): win
+              [0.0, 0.3, 0.8]])  # (2,0): win, (2,1): win
+SUBJ = np.array(['a', 'b', 'c'])
+
+
+def test_two_afc_by_hand():
+  assert metrics.two_afc(S, SUBJ) == pytest.approx((1 + 0.5 + 0 + 1 + 1 + 1) / 6)
+
+
+def test_two_afc_ignores_same_subject_pairs():
+  subj = np.array(['a', 'a', 'c'])  # (0,1) and (1,0) are not trials
+  assert metrics.two_afc(S, subj) == pytest.approx((0.5 + 1 + 1 + 1) / 4)
+
+
+def test_auc_by_hand():
+  # Positives 0.9, 0.4, 0.8 against negatives 0.1, 0.9, 0.5, 0.2, 0.0, 0.3.
+  # 0.9: beats 5, ties 1 -> 5.5; 0.4: beats 0.1, 0.2, 0.0, 0.3 -> 4; 0.8: beats 5 -> 5.
+  assert metrics.roc_auc(S, SUBJ) == pytest.approx((5.5 + 4 + 5) / 18)
+
+
+def test_bootstrap_is_deterministic_and_brackets_the_estimate():
+  rng = np.random.default_rng(0)
+  subj = np.repeat(np.arange(8), 3).astype(str)
+  scores = rng.normal(size=(24, 24)) + 1.5 * np.eye(24)
+  a = metrics.two_afc_bootstrap(scores, subj, 300, seed=4)
+  b = metrics.two_afc_bootstrap(scores, subj, 300, seed=4)
+  c = metrics.two_afc_bootstrap(scores, subj, 300, seed=5)
+  assert a == b and a != c
+  assert a[0] <= metrics.two_afc(scores, subj) <= a[1]
+
+
+def test_bootstrap_of_a_perfect_model_is_one():
+  subj = np.array(['a', 'b', 'c', 'd'])
+  assert metrics.two_afc_bootstrap(np.eye(4), subj, 100) == (1.0, 1.0)
+
+
+def test_n_way_perfect_chance_and_ties():
+  subj = np.arange(6).astype(str)
+  perfect = metrics.n_way(np.eye(6), subj, 4, trials=200)
+  assert perfect == dict(top1=1.0, mean_rank=1.0)
+  ties = metrics.n_way(np.zeros((6, 6)), subj, 4, trials=200)
+  assert ties['top1'] == pytest.approx(0.25) and ties['mean_rank'] == pytest.approx(2.5)
+  worst = metrics.n_way(-np.eye(6), subj, 3, trials=50)
+  assert worst == dict(top1=0.0, mean_rank=3.0)
+  assert np.isnan(metrics.n_way(np.eye(6), subj, 7, trials=10)['top1'])

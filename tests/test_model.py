@@ -1,0 +1,150 @@
+"""Encoders, the pairing score and the loss: shapes, gradients, invariances."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.flatten_util import ravel_pytree
+from jax.test_util import check_grads
+
+from hrjax.models import heart, spectral, video
+from hrjax.models.pairing import PairingModel, contrastive_loss
+
+T, S = 32, 16
+
+
+def inputs(b, seed=0):
+  rng = np.random.default_rng(seed)
+  v = jnp.asarray(rng.integers(60, 200, (b, T, S, S, 3)), jnp.uint8)
+  h = jnp.asarray(np.stack([rng.normal(size=(b, T)), rng.uniform(50, 120, (b, 1)) *
+                            np.ones((b, T))], -1), jnp.float32)
+  rr = jnp.asarray(np.stack([rng.uniform(0.5, 1.2, b), rng.uniform(0, 0.1, b)], -1),
+                   jnp.float32)
+  return v, h, rr
+
+
+@functools.cache
+def model_and_params(rep):
+  m = PairingModel(representation=rep, channels=(4, 8, 8), features=2)
+  v, h, rr = inputs(2)
+  return m, m.init(jax.random.key(0), v, h, rr)['params']
+
+
+@pytest.mark.parametrize('rep', ['waveform', 'hr', 'rr_summary'])
+def test_shapes_and_parameter_counts(rep):
+  m, params = model_and_params(rep)
+  v, h, rr = inputs(3)
+  ev = m.apply({'params': params}, v, method=m.encode_video)
+  eh = m.apply({'params': params}, h, rr, method=m.encode_heart)
+  f = len(spectral.bpm_grid())
+  expected = (3, T, 2) if rep == 'waveform' else (3, f)
+  assert ev.shape == eh.shape == expected
+  assert m.apply({'params': params}, v, h, rr).shape == (3, 3)
+  assert sum(x.size for x in jax.tree.leaves(params)) == expected_parameters(rep)
+
+
+def expected_parameters(rep, c=(4, 8, 8), d=2, f=71):
+  """Worked out by hand from the architecture (channels c, features d, rate bins f)."""
+  def block(cin, ctx, mid, out, k=3, kt=5):
+    return k * k * (cin + ctx) * mid + mid + kt * mid * mid + mid + mid * out + out
+  video = (3 * d                                      # colour skip (no bias: band-passed)
+           + block(3, 3, c[0], c[0]) + block(c[0], 0, c[1], c[1]) + block(c[1], 0, c[2], c[2])
+           + c[2]                                     # attention (no bias: softmax)
+           + 3 * c[2] * d)                            # output temporal conv
+  refiner = (5 * 8 + 8) + (5 * 8 + 1)
+  heart = {'waveform': (5 * 16 + 16) + (5 * 16 * 16 + 16) + 16 * d,
+           'hr': 1 + refiner,                       # bump width + its refiner
+           'rr_summary': (2 * 32 + 32) + (32 * 32 + 32) + (32 * f + f)}[rep]
+  video_refiner = 0 if rep == 'waveform' else refiner
+  return video + video_refiner + heart + 1            # + log temperature
+
+
+def test_video_encoder_keeps_time():
+  enc = video.VideoEncoder(channels=(4, 8), out_features=3)
+  v, _, _ = inputs(2)
+  params = enc.init(jax.random.key(1), v)
+  assert enc.apply(params, v).shape == (2, T, 3)
+
+
+def test_normalise_video_exposes_relative_change():
+  v = np.full((1, 4, 2, 2, 3), 100, np.uint8)
+  v[0, 1] = 101  # +1% in one frame
+  x, appearance = video.normalise_video(jnp.asarray(v))
+  assert x.shape == (1, 4, 2, 2, 3) and appearance.shape == (1, 2, 2, 3)
+  assert float(x[0, 1, 0, 0, 0]) > 0.3 and float(x[0, 0, 0, 0, 0]) < 0
+  np.testing.assert_allclose(appearance, 100.25 / 255 - 0.5, rtol=1e-6)
+
+
+def test_heart_encoders_shapes():
+  grid = spectral.bpm_grid()
+  _, h, rr = inputs(2)
+  for enc, arg in ((heart.RateEncoder(grid), h), (heart.RRSummaryEncoder(grid), rr)):
+    p = enc.init(jax.random.key(0), arg)
+    assert enc.apply(p, arg).shape == (2, len(grid))
+  wf = heart.WaveformEncoder(features=3)
+  p = wf.init(jax.random.key(0), h)
+  assert wf.apply(p, h).shape == (2, T, 3)
+
+
+@pytest.mark.parametrize('rep', ['waveform', 'hr', 'rr_summary'])
+def test_every_parameter_gets_a_finite_nonzero_gradient(rep):
+  """At a generic point: zero-initialised residual branches block gradients at init only."""
+  m, params = model_and_params(rep)
+  rng = np.random.default_rng(2)
+  params = jax.tree.map(lambda p: p + 0.05 * rng.normal(size=p.shape).astype(p.dtype), params)
+  v, h, rr = inputs(4, seed=3)
+  grads = jax.grad(lambda p: contrastive_loss(m.apply({'params': p}, v, h, rr)))(params)
+  for path, g in jax.tree_util.tree_leaves_with_path(grads):
+    assert np.all(np.isfinite(g)), path
+    assert np.any(g != 0), f'zero gradient at {jax.tree_util.keystr(path)}'
+
+
+def test_check_grads_float64():
+  """Analytic against numerical gradients of the loss, in float64, on a small input.
+
+  Biases start at zero, which puts ReLUs exactly on their kink where the input
+  is zero padding; a small random offset to every parameter moves them off it.
+  """
+  rng = np.random.default_rng(1)
+  with jax.enable_x64(True):
+    for rep in ('waveform', 'hr'):
+      m = PairingModel(representation=rep, channels=(2, 2, 2), features=1, max_lag=1,
+                       dtype=jnp.float64)
+      v, h, rr = inputs(3, seed=5)
+      h, rr = h.astype(jnp.float64), rr.astype(jnp.float64)
+      params = m.init(jax.random.key(0), v, h, rr)['params']
+      params = jax.tree.map(lambda p: p.astype(jnp.float64) + 0.05 * rng.normal(size=p.shape),
+                            params)
+      flat, unravel = ravel_pytree(params)
+
+      def loss(flat_params, m=m, v=v, h=h, rr=rr, unravel=unravel):
+        return contrastive_loss(m.apply({'params': unravel(flat_params)}, v, h, rr))
+
+      check_grads(loss, (flat,), order=1, modes=['rev'], atol=1e-5, rtol=1e-5, eps=1e-6)
+
+
+def test_loss_is_log_n_for_equal_scores_and_near_zero_for_perfect():
+  n = 6
+  assert float(contrastive_loss(jnp.zeros((n, n)))) == pytest.approx(np.log(n), rel=1e-6)
+  perfect = 50.0 * jnp.eye(n)
+  assert float(contrastive_loss(perfect)) < 1e-6
+
+
+@pytest.mark.parametrize('rep', ['waveform', 'hr'])
+def test_decision_does_not_depend_on_video_order(rep):
+  m, params = model_and_params(rep)
+  v, h, rr = inputs(2, seed=7)
+  ab = m.apply({'params': params}, v, h[:1], rr[:1])[0]
+  ba = m.apply({'params': params}, v[::-1], h[:1], rr[:1])[0]
+  np.testing.assert_allclose(ab, ba[::-1], rtol=1e-5, atol=1e-6)
+  assert int(jnp.argmax(ab)) == 1 - int(jnp.argmax(ba))
+
+
+def test_lagged_correlation_finds_a_shift():
+  rng = np.random.default_rng(0)
+  x = rng.normal(size=(1, 40, 1))
+  shifted = np.roll(x, 2, axis=1)
+  c = spectral.lagged_correlation(jnp.asarray(shifted), jnp.asarray(x), 3)
+  assert int(jnp.argmax(c[0, 0])) == 3 + 2
