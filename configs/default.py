@@ -40,7 +40,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.synthetic = ml_collections.ConfigDict()
   c.synthetic.enabled = True
   c.synthetic.difficulty = difficulty
-  c.synthetic.num_subjects = 72
+  c.synthetic.num_subjects = 120
   c.synthetic.recordings_per_subject = 1
   c.synthetic.duration_s = 20.0
   c.synthetic.size = 96  # rendered frame side, pixels
@@ -56,6 +56,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.model.features = 4  # pulse feature channels per frame
   c.model.max_lag = 3  # heart-video lag searched by the waveform score, frames
   c.model.gain = 50.0  # relative colour change x gain before soft clipping
+  c.model.norm_window = 0  # moving-mean window (frames) of the input normalisation; 0: clip
 
   c.train = ml_collections.ConfigDict()
   c.train.batch_size = 16  # clips of distinct subjects per step (global, all devices)

@@ -1,4 +1,4 @@
-"""Turn a dataset folder into a clip store (one per split, subject-disjoint).
+r"""Turn a dataset folder into a clip store (one per split, subject-disjoint).
 
   python scripts/extract.py --dataset ubfc_rppg --root ../shared/data/ubfc-dev \
       --store data/ubfc-dev/store

@@ -1,4 +1,4 @@
-"""Train and evaluate several experiment variants in turn; tabulate learned vs POS.
+r"""Train and evaluate several experiment variants in turn; tabulate learned vs POS.
 
   python scripts/variants.py --out docs/variants.md \
       --set=train.steps=1500 configs/default.py:easy configs/default.py:hard \

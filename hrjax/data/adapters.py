@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from absl import logging
 
 from hrjax.data import heart
 from hrjax.data.video_io import InputError
@@ -52,10 +53,27 @@ def read_ubfc_ground_truth(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarr
     raise InputError(path, 'fewer than two samples')
   if not (np.isfinite(ppg).all() and np.isfinite(t).all()):
     raise InputError(path, 'PPG or time line contains NaN or infinite values')
-  if np.any(np.diff(t) <= 0):
-    k = int(np.argmax(np.diff(t) <= 0))
-    raise InputError(path, f'timestamps do not increase (sample {k + 1}: {t[k]} -> {t[k + 1]})')
-  return ppg, bpm, t
+  return ppg, bpm, repair_timestamps(t, path)
+
+
+def repair_timestamps(t: np.ndarray, path: Path) -> np.ndarray:
+  """Timestamps must not go backwards; a few repeated ones (a logging quirk of
+  real recordings, e.g. UBFC subject 18) are spread evenly between their neighbours."""
+  d = np.diff(t)
+  if np.any(d < 0):
+    k = int(np.argmax(d < 0))
+    raise InputError(path, f'timestamps go backwards at sample {k + 1}: {t[k]} -> {t[k + 1]}')
+  repeated = d == 0
+  if repeated.sum() > 0.01 * len(d):
+    raise InputError(path, f'{int(repeated.sum())} repeated timestamps of {len(t)}')
+  if repeated.any():
+    logging.warning('%s: %d repeated timestamps, spread between their neighbours', path,
+                    int(repeated.sum()))
+    keep = np.concatenate([[True], ~repeated])
+    t = np.interp(np.arange(len(t)), np.flatnonzero(keep), t[keep])
+    if np.any(np.diff(t) <= 0):  # repeats at the very end have no later neighbour
+      raise InputError(path, 'repeated timestamps at the end of the recording')
+  return t
 
 
 def _find_video(folder: Path) -> Path:

@@ -28,6 +28,7 @@ class PairingModel(nn.Module):
   fps: float = 30.0
   max_lag: int = 3  # frames of heart-video misalignment searched (waveform)
   gain: float = 50.0
+  norm_window: int = 0
   dtype: Any = jnp.float32  # compute dtype of the video input
 
   def setup(self):
@@ -36,7 +37,7 @@ class PairingModel(nn.Module):
                        f'got {self.representation!r}')
     self.grid = spectral.bpm_grid()
     self.video_encoder = VideoEncoder(self.channels, self.features, gain=self.gain,
-                                      dtype=self.dtype)
+                                      norm_window=self.norm_window, dtype=self.dtype)
     if self.representation == 'waveform':
       self.heart_encoder = heart_encoders.WaveformEncoder(self.features)
     elif self.representation == 'hr':
@@ -91,4 +92,5 @@ def build_model(cfg) -> PairingModel:
   """The model named by `config.model` (and `config.data.fps`)."""
   return PairingModel(representation=cfg.model.representation,
                       channels=tuple(cfg.model.channels), features=cfg.model.features,
-                      fps=cfg.data.fps, max_lag=cfg.model.max_lag, gain=cfg.model.gain)
+                      fps=cfg.data.fps, max_lag=cfg.model.max_lag, gain=cfg.model.gain,
+                      norm_window=cfg.model.norm_window)

@@ -8,22 +8,38 @@ from typing import Any
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from hrjax.models.layers import FactorisedBlock, avg_pool_space, temporal_conv
 
 
+def moving_mean(x: jax.Array, window: int) -> jax.Array:
+  """Centred moving average along T (axis 1) of `[B, T, ...]`, shrinking at the ends."""
+  t = x.shape[1]
+  c = jnp.cumsum(x, axis=1)
+  c = jnp.concatenate([jnp.zeros_like(c[:, :1]), c], axis=1)
+  idx = np.arange(t)
+  lo = np.clip(idx - window // 2, 0, t)
+  hi = np.clip(idx + window // 2 + 1, 0, t)
+  shape = (1, t) + (1,) * (x.ndim - 2)
+  return (c[:, hi] - c[:, lo]) / (hi - lo).reshape(shape).astype(x.dtype)
+
+
 def normalise_video(video: jax.Array, gain: float = 50.0, clip: float = 3.0,
-                    dtype=jnp.float32) -> tuple[jax.Array, jax.Array]:
+                    window: int = 0, dtype=jnp.float32) -> tuple[jax.Array, jax.Array]:
   """`uint8 [B, T, H, W, 3]` -> (relative change `[B, T, H, W, 3]`, appearance `[B, H, W, 3]`).
 
-  Relative change: each pixel about its temporal mean, scaled so a 1% pulse
-  is O(1) and soft-clipped (motion at edges is large). Appearance: the mean
-  frame, so the network can tell skin from the rest.
+  Relative change: each pixel about its mean over the clip (`window` 0) or
+  over a centred moving window of that many frames (a head movement or a light
+  change then passes in about a window instead of shifting the rest of the
+  clip), scaled so a 1% pulse is O(1) and soft-clipped (motion at edges is
+  large). Appearance: the mean frame, so the network can tell skin from the rest.
   """
   x = video.astype(dtype)
-  mean = x.mean(axis=1, keepdims=True)
+  clip_mean = x.mean(axis=1, keepdims=True)
+  mean = clip_mean if window <= 0 else moving_mean(x, window)
   rel = clip * jnp.tanh((x - mean) / (mean + 1.0) * gain / clip)  # +1: black pixels
-  return rel, mean[:, 0] / 255.0 - 0.5
+  return rel, clip_mean[:, 0] / 255.0 - 0.5
 
 
 class VideoEncoder(nn.Module):
@@ -33,11 +49,13 @@ class VideoEncoder(nn.Module):
   out_features: int = 4
   k_time: int = 5
   gain: float = 50.0
+  norm_window: int = 0  # frames of the moving mean the input is normalised by; 0: clip mean
   dtype: Any = jnp.float32  # compute dtype of the input normalisation
 
   @nn.compact
   def __call__(self, video: jax.Array) -> jax.Array:
-    x, appearance = normalise_video(video, self.gain, dtype=self.dtype)
+    x, appearance = normalise_video(video, self.gain, window=self.norm_window,
+                                    dtype=self.dtype)
     # A linear colour projection of the mean relative change (what GREEN, CHROM and
     # POS compute by hand) as a direct path; the convolutions learn what it misses.
     colour = nn.Dense(self.out_features, use_bias=False, name='colour_skip')(
