@@ -75,6 +75,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.eval.bootstrap = 1000
   c.eval.n_way = (2, 5, 10)
   c.eval.n_way_trials = 2000
-  c.eval.baselines = ('pos',)
+  c.eval.baselines = ('green', 'chrom', 'pos')  # classical rPPG scored on the same pairs
   c.eval.seed = 0
   return c

@@ -25,7 +25,7 @@ def test_train_and_evaluate_writes_everything_and_resumes_exactly(tiny_data, tmp
       '3', '6']
   assert list((full / 'tensorboard').glob('events.out.tfevents.*'))
   saved = json.loads((full / 'eval' / 'report.json').read_text())
-  assert set(saved['methods']) == {'hrjax', 'pos'}
+  assert set(saved['methods']) == {'hrjax', 'green', 'chrom', 'pos'}
   for m in saved['methods'].values():
     assert 0 <= m['two_afc'] <= 1 and m['two_afc_ci95'][0] <= m['two_afc_ci95'][1]
   assert report['methods']['hrjax']['two_afc'] == saved['methods']['hrjax']['two_afc']

@@ -1,5 +1,11 @@
 """Difficulty presets of the synthetic generator: every knob, as a (low, high) range.
 
+`default` is a lab recording: a seated person, some head motion, room light,
+a camera saving near-lossless video (as UBFC-rPPG and PURE were recorded).
+`hard` adds what web copies and uncontrolled sessions bring: stronger motion
+and light changes, weaker pulses, heavy H.264 compression. `easy` is a still
+face under steady light.
+
 Each recording draws its own value of every knob uniformly from its range, so
 one dataset mixes calm and hard recordings. Amplitudes are fractions: `motion`
 of the frame size, `pulse_amp` of the skin's brightness in the green channel.
@@ -32,19 +38,19 @@ KNOB_DOCS = {
 }
 
 _DEFAULT = dict(
-    bpm=(45.0, 150.0), melanin=(0.0, 1.0), pulse_amp=(0.003, 0.01), lag_frames=(0.0, 2.0),
+    bpm=(45.0, 150.0), melanin=(0.0, 1.0), pulse_amp=(0.004, 0.012), lag_frames=(0.0, 2.0),
     motion=(0.003, 0.02), moves_per_min=(0.0, 3.0), resp_motion=(0.0, 0.004),
     rotation_deg=(0.0, 4.0), scale=(0.0, 0.03), illum_drift=(0.0, 0.08),
     flicker=(0.0, 0.01), flicker_hz=(3.0, 14.0), exposure=(0.55, 1.0),
     colour_drift=(0.0, 0.03), gradient=(0.0, 0.4), specular=(0.0, 0.4),
-    gamma=(0.45, 1.0), noise=(0.5, 3.0), crf=(14.0, 22.0),
+    gamma=(0.45, 1.0), noise=(0.5, 3.0), crf=(10.0, 18.0),
 )
 
 PRESETS = {
     'easy': dict(_DEFAULT, pulse_amp=(0.006, 0.012), motion=(0.0, 0.005), moves_per_min=(0.0, 0.0),
                  rotation_deg=(0.0, 1.0), scale=(0.0, 0.005), illum_drift=(0.0, 0.02),
                  flicker=(0.0, 0.0), specular=(0.0, 0.1), noise=(0.3, 1.0),
-                 crf=(10.0, 14.0), lag_frames=(0.0, 1.0)),
+                 crf=(8.0, 12.0), lag_frames=(0.0, 1.0)),
     'default': _DEFAULT,
     'hard': dict(_DEFAULT, bpm=(40.0, 180.0), pulse_amp=(0.001, 0.006), motion=(0.01, 0.04),
                  moves_per_min=(1.0, 8.0), rotation_deg=(1.0, 8.0), scale=(0.01, 0.06),
