@@ -26,13 +26,14 @@ def green(rgb: np.ndarray, fps: float) -> np.ndarray:
 
 
 def chrom(rgb: np.ndarray, fps: float) -> np.ndarray:
-  """CHROM (de Haan & Jeanne 2013), sign set to rise with blood volume."""
+  """CHROM (de Haan & Jeanne 2013). Its output already rises with blood volume:
+  X = 3R - 2G grows as green darkens more than red."""
   n = rgb / rgb.mean(-2, keepdims=True)
   x = 3 * n[..., 0] - 2 * n[..., 1]
   y = 1.5 * n[..., 0] + n[..., 1] - 1.5 * n[..., 2]
   xf, yf = bandpass(x, fps), bandpass(y, fps)
   alpha = xf.std(-1, keepdims=True) / (yf.std(-1, keepdims=True) + 1e-9)
-  return -(xf - alpha * yf)
+  return xf - alpha * yf
 
 
 def pos(rgb: np.ndarray, fps: float, window_s: float = 1.6) -> np.ndarray:

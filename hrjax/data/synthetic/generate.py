@@ -62,7 +62,9 @@ def render_recording(out_dir: str, folder_name: str, seed: int, subject: int, re
   frames = render.render_frames(rng, maps, t_frames, face_pulse, resp, knobs)
   folder = Path(out_dir) / folder_name
   folder.mkdir(parents=True, exist_ok=True)
-  video_io.write_video(folder / 'vid.mp4', frames, fps, crf=int(round(knobs['crf'])))
+  knobs['chroma'] = '420' if rng.random() < knobs['yuv420'] else 'rgb'
+  video_io.write_video(folder / 'vid.mp4', frames, fps, crf=int(round(knobs['crf'])),
+                       chroma=knobs['chroma'])
   ppg = np.interp(t_frames, fine, phys.ppg)
   hr = np.interp(t_frames, fine, phys.hr)
   with open(folder / 'ground_truth.txt', 'w') as f:

@@ -35,6 +35,7 @@ KNOB_DOCS = {
     'gamma': 'camera transfer exponent (0.45: sRGB-like, 1: linear)',
     'noise': 'sensor read noise, 8-bit levels',
     'crf': 'H.264 constant rate factor of the written video (higher: lossier)',
+    'yuv420': 'chance that a recording is stored with 4:2:0 chroma subsampling (else RGB)',
 }
 
 _DEFAULT = dict(
@@ -43,19 +44,19 @@ _DEFAULT = dict(
     rotation_deg=(0.0, 4.0), scale=(0.0, 0.03), illum_drift=(0.0, 0.08),
     flicker=(0.0, 0.01), flicker_hz=(3.0, 14.0), exposure=(0.55, 1.0),
     colour_drift=(0.0, 0.03), gradient=(0.0, 0.4), specular=(0.0, 0.4),
-    gamma=(0.45, 1.0), noise=(0.5, 3.0), crf=(10.0, 18.0),
+    gamma=(0.45, 1.0), noise=(0.5, 3.0), crf=(10.0, 18.0), yuv420=(0.0, 0.4),
 )
 
 PRESETS = {
     'easy': dict(_DEFAULT, pulse_amp=(0.006, 0.012), motion=(0.0, 0.005), moves_per_min=(0.0, 0.0),
                  rotation_deg=(0.0, 1.0), scale=(0.0, 0.005), illum_drift=(0.0, 0.02),
                  flicker=(0.0, 0.0), specular=(0.0, 0.1), noise=(0.3, 1.0),
-                 crf=(8.0, 12.0), lag_frames=(0.0, 1.0)),
+                 crf=(8.0, 12.0), yuv420=(0.0, 0.0), lag_frames=(0.0, 1.0)),
     'default': _DEFAULT,
     'hard': dict(_DEFAULT, bpm=(40.0, 180.0), pulse_amp=(0.001, 0.006), motion=(0.01, 0.04),
                  moves_per_min=(1.0, 8.0), rotation_deg=(1.0, 8.0), scale=(0.01, 0.06),
                  illum_drift=(0.03, 0.15), flicker=(0.0, 0.02), gradient=(0.2, 0.8),
-                 specular=(0.1, 0.8), noise=(2.0, 5.0), crf=(20.0, 28.0),
+                 specular=(0.1, 0.8), noise=(2.0, 5.0), crf=(20.0, 28.0), yuv420=(1.0, 1.0),
                  lag_frames=(0.0, 3.0)),
 }
 assert all(set(p) == set(KNOB_DOCS) for p in PRESETS.values())
