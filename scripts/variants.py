@@ -61,8 +61,8 @@ def main(argv):
                 ' | '.join(f'{m} 2AFC [95% CI]' for m in methods) + ' | wall min |',
                 '|' + ' --- |' * (6 + len(methods))]
     lines.append(row(config, report, seconds))
-  Path(FLAGS.out).parent.mkdir(parents=True, exist_ok=True)
-  Path(FLAGS.out).write_text('\n'.join(lines) + '\n')
+    Path(FLAGS.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(FLAGS.out).write_text('\n'.join(lines) + '\n')  # after each: a cut run keeps rows
   print('\n'.join(lines))
 
 
