@@ -113,8 +113,9 @@ def format_table(report: dict) -> str:
   return '\n'.join(lines)
 
 
-def write_report(report: dict, workdir: str | Path) -> Path:
-  out = Path(workdir) / 'eval'
+def write_report(report: dict, out: str | Path) -> Path:
+  """`out/report.json` (written atomically) and `out/report.txt`, the printed table."""
+  out = Path(out)
   out.mkdir(parents=True, exist_ok=True)
   path = out / 'report.json'
   tmp = path.with_suffix('.json.tmp')

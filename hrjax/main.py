@@ -27,6 +27,8 @@ flags.DEFINE_enum('mode', 'train', ['train', 'eval', 'data'],
                   'data: only build the clip store the config names.')
 flags.DEFINE_integer('step', None, 'With --mode eval: the checkpoint step to restore '
                      '(default: the latest).')
+flags.DEFINE_string('report_dir', None, 'With --mode eval: write the report here instead of '
+                    'WORKDIR/eval (e.g. when evaluating on another --config.data.store).')
 flags.DEFINE_bool('progress', True, 'Show progress bars.')
 flags.mark_flags_as_required(['config', 'workdir'])
 
@@ -48,7 +50,7 @@ def main(argv):
       from hrjax.data import prepare
       print(f'clip store ready: {prepare.ensure_store(FLAGS.config, FLAGS.progress)}')
     else:
-      train.evaluate_checkpoint(FLAGS.config, FLAGS.workdir, FLAGS.step)
+      train.evaluate_checkpoint(FLAGS.config, FLAGS.workdir, FLAGS.step, FLAGS.report_dir)
   except (InputError, FileNotFoundError, FileExistsError, FloatingPointError, ValueError) as e:
     print(f'hrjax: error: {e}', file=sys.stderr)
     sys.exit(1)

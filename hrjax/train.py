@@ -117,11 +117,12 @@ def train_and_evaluate(cfg, workdir: str | Path, progress: bool = True,
   return report
 
 
-def _evaluate_and_write(cfg, workdir, model, params, mesh, writer, n_params) -> dict:
+def _evaluate_and_write(cfg, workdir, model, params, mesh, writer, n_params,
+                        report_dir=None) -> dict:
   report = evaluate.evaluate(model, params, cfg, mesh)
   report['parameters'] = n_params
   if jax.process_index() == 0:
-    evaluate.write_report(report, workdir)
+    evaluate.write_report(report, report_dir or Path(workdir) / 'eval')
   step = int(cfg.train.steps)
   for name, m in report['methods'].items():
     writer.write_scalars(step, {f'eval/{name}/{k}': v for k, v in m.items()
@@ -137,8 +138,13 @@ def _evaluate_and_write(cfg, workdir, model, params, mesh, writer, n_params) -> 
   return report
 
 
-def evaluate_checkpoint(cfg, workdir: str | Path, step: int | None = None) -> dict:
-  """`--mode eval`: restore a checkpoint (latest by default) and evaluate only."""
+def evaluate_checkpoint(cfg, workdir: str | Path, step: int | None = None,
+                        report_dir: str | Path | None = None) -> dict:
+  """`--mode eval`: restore a checkpoint (latest by default) and evaluate only.
+
+  `report_dir` (default WORKDIR/eval): where the report goes, e.g. when the
+  same model is evaluated on another store (--config.data.store=...).
+  """
   workdir = Path(workdir)
   mesh, model, _, _, abstract_state = _setup(cfg, workdir)
   mngr = checkpoint.manager(workdir, cfg.train.max_checkpoints)
@@ -146,7 +152,7 @@ def evaluate_checkpoint(cfg, workdir: str | Path, step: int | None = None) -> di
   logging.info('Restored step %d from %s', int(state['step']), workdir)
   writer = MetricWriter(workdir / 'tensorboard')
   report = _evaluate_and_write(cfg, workdir, model, state['params'], mesh, writer,
-                               parameter_count(state['params']))
+                               parameter_count(state['params']), report_dir)
   report['checkpoint_step'] = int(state['step'])
   mngr.close()
   writer.close()
