@@ -50,7 +50,8 @@ def baseline_scores(method: str, split: clip_store.Split, representation: str, f
   waveform: best lagged correlation of its pulse with the heart's pulse;
   hr / rr_summary: minus the gap between its spectral-peak rate and the heart's rate.
   """
-  pulse = baselines.pulse_signals(np.asarray(split.video), fps, method)  # [N, T]
+  pulse = np.concatenate([baselines.pulse_signals(np.asarray(split.video[i:i + 64]), fps, method)
+                          for i in range(0, len(split), 64)])  # [N, T], 64 clips in memory
   if representation == 'waveform':
     heart = split.heart[:, :, 0]
     heart = (heart - heart.mean(1, keepdims=True)) / (heart.std(1, keepdims=True) + 1e-9)

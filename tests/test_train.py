@@ -9,7 +9,7 @@ from hrjax import checkpoint, train
 
 
 def _params(workdir, cfg):
-  mesh, _, _, _, abstract = train._setup(cfg, workdir)
+  mesh, _, _, _, abstract = train._setup(cfg)
   mngr = checkpoint.manager(workdir)
   state = checkpoint.restore(mngr, abstract)
   mngr.close()

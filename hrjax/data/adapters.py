@@ -7,6 +7,7 @@ cutting clips happen in `extract`. Select one by name: `ADAPTERS[name](root)`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +40,7 @@ def _numbers(path: Path, line: str, lineno: int) -> np.ndarray:
   return values
 
 
+@functools.lru_cache(maxsize=4)  # the heart and the frame times come from one file
 def read_ubfc_ground_truth(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
   """`ground_truth.txt`: PPG, heart rate, time (s); one value per video frame."""
   if not path.is_file():
