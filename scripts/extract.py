@@ -15,12 +15,13 @@ from absl import app, flags
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hrjax.data import extract  # noqa: E402
+from hrjax.data import adapters, extract  # noqa: E402
 from hrjax.data.video_io import InputError  # noqa: E402
 
 _D = extract.ExtractSettings()
 FLAGS = flags.FLAGS
-flags.DEFINE_string('dataset', 'ubfc_rppg', 'Dataset layout (adapter name): ubfc_rppg.')
+flags.DEFINE_enum('dataset', 'ubfc_rppg', list(adapters.ADAPTERS),
+                  'Dataset layout (adapter name); the README describes each.')
 flags.DEFINE_string('root', None, 'Dataset folder.', required=True)
 flags.DEFINE_string('store', None, 'Clip store to create (must not exist).', required=True)
 flags.DEFINE_string('synthetic', None, 'Generate the synthetic dataset of this difficulty '

@@ -134,3 +134,43 @@ def test_area_resize_and_time_resampling():
   out = list(frames.resample_in_time([np.array([0.0]), np.array([2.0])], [0.0, 0.2], 10))
   assert [round(t, 6) for t, _ in out] == [0.0, 0.1, 0.2]
   np.testing.assert_allclose([f[0] for _, f in out], [0, 1, 2])
+
+
+def test_roi_mean_hr_layout(tmp_path):
+  """Region videos + a mean-rate CSV with a BOM, padded header cells and a subject
+  without videos, as in bias-eval-rppg's ground_truth.csv."""
+  from hrjax.data import adapters, video_io
+  root = tmp_path / 'roi'
+  root.mkdir()
+  (root / 'ground_truth.csv').write_text(
+      '\ufeffSubject ,Heart_Rate(BPM) \nvideo1,85.4\nvideo2,70.0\nvideo5,66.0\nvideo9,77.0\n',
+      encoding='utf-8')
+  rng = np.random.default_rng(0)
+  for name in ('video1_forehead', 'video1_leftcheek', 'video2_leftcheek', 'video9_forehead'):
+    video_io.write_video(root / f'{name}.avi', rng.integers(90, 110, (40, 16, 16, 3)), 15.0, 10)
+  recs = adapters.find_recordings('roi_mean_hr', root)
+  assert [(r.subject, r.recording) for r in recs] == [
+      ('1', 'video1_forehead'), ('1', 'video1_leftcheek'), ('2', 'video2_leftcheek'),
+      ('9', 'video9_forehead')]
+  settings = extract.ExtractSettings(clip_frames=16, size=8, crop='none', train_stride=16,
+                                     eval_stride=16)
+  extract.extract('roi_mean_hr', root, tmp_path / 'store', settings, progress=False)
+  rows, hr = [], []
+  for split in clip_store.SPLITS:
+    s = clip_store.open_split(tmp_path / 'store', split)
+    rows += s.rows
+    hr += list(s.heart[:, :, 1].mean(1))
+  assert {r['subject'] for r in rows} == {'1', '2', '9'}
+  assert not any(r['has_waveform'] for r in rows)
+  assert sorted({round(float(h), 1) for h in hr}) == [70.0, 77.0, 85.4]
+  # 40 frames at 15 fps resampled to 30 fps: 79 frames, 4 clips of 16 per video.
+  assert len(rows) == 4 * 4
+
+
+def test_rate_table_errors_name_the_line(tmp_path):
+  from hrjax.data import adapters
+  from hrjax.data.video_io import InputError
+  bad = tmp_path / 'rates.csv'
+  bad.write_text('Subject,HR\nvideo1,fast\n')
+  with pytest.raises(InputError, match='line 2'):
+    adapters.read_rate_table(bad)

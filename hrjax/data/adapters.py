@@ -111,8 +111,64 @@ def ubfc_rppg(root: Path) -> list[Recording]:
   return recordings
 
 
+def read_rate_table(path: Path) -> dict[str, float]:
+  """A CSV of one mean rate per subject: first column the subject, second the bpm.
+
+  Tolerates a UTF-8 byte-order mark and spaces around cells (as in the
+  bias-eval-rppg `ground_truth.csv`).
+  """
+  if not path.is_file():
+    raise InputError(path, 'rate table not found')
+  rows = [line.split(',') for line in path.read_text(encoding='utf-8-sig').splitlines()
+          if line.strip()]
+  rates = {}
+  for lineno, row in enumerate(rows[1:], start=2):
+    if len(row) < 2:
+      raise InputError(path, f'line {lineno}: expected "subject,bpm"')
+    try:
+      bpm = float(row[1])
+    except ValueError:
+      raise InputError(path, f'line {lineno}: {row[1].strip()!r} is not a rate') from None
+    if not np.isfinite(bpm) or not 20 <= bpm <= 250:
+      raise InputError(path, f'line {lineno}: implausible heart rate {bpm}')
+    rates[row[0].strip()] = bpm
+  return rates
+
+
+def roi_mean_hr(root: Path) -> list[Recording]:
+  """Skin-region videos `videoN_<region>.<ext>` and one CSV of mean bpm per `videoN`.
+
+  Each region video is a recording of subject N with a constant rate and no
+  waveform (the `hr` representation). Extract with `--crop none`: the videos
+  are skin regions already. Subjects in the CSV without videos are ignored.
+  """
+  root = Path(root)
+  tables = sorted(root.glob('*.csv'))
+  if len(tables) != 1:
+    raise InputError(root, f'expected one CSV of mean rates, found {len(tables)}')
+  rates = read_rate_table(tables[0])
+  videos = sorted((p for p in root.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS and
+                   re.fullmatch(r'video\d+_\w+', p.stem)),
+                  key=lambda p: (int(re.search(r'\d+', p.stem).group()), p.stem))
+  if not videos:
+    raise InputError(root, 'no videoN_<region> video files: not a roi_mean_hr layout')
+  recordings = []
+  for video in videos:
+    name = video.stem.split('_')[0]
+    if name not in rates:
+      raise InputError(tables[0], f'no heart rate for {name} (video {video.name})')
+
+    def load(bpm=rates[name]):
+      return heart.from_rate(np.array([-1e7, 1e7]), np.array([bpm, bpm]))
+
+    recordings.append(Recording(subject=name[len('video'):], recording=video.stem, video=video,
+                                heart_file=tables[0], load_heart=load))
+  return recordings
+
+
 ADAPTERS: dict[str, Callable[[Path], list[Recording]]] = {
     'ubfc_rppg': ubfc_rppg,
+    'roi_mean_hr': roi_mean_hr,
 }
 
 
