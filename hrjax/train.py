@@ -55,6 +55,15 @@ def _log(writer, step, metrics, lr, clips_per_s, pbar):
                    clips_s=f'{clips_per_s:.1f}')
 
 
+def _resume_or_init(mngr, data_iter, abstract_state, init, mesh) -> dict:
+  """The latest checkpoint's state (and the iterator's position), else a fresh state."""
+  if mngr.latest_step() is not None:
+    state = checkpoint.restore(mngr, abstract_state, data_iter)
+    logging.info('Resumed from step %d in %s', int(state['step']), mngr.directory)
+    return state
+  return jax.device_put(init(), parallel.replicated(mesh))
+
+
 def train_and_evaluate(cfg, workdir: str | Path, progress: bool = True,
                        stop_after: int | None = None) -> dict | None:
   """Train (resuming from the latest checkpoint in `workdir`), then evaluate.
@@ -73,12 +82,8 @@ def train_and_evaluate(cfg, workdir: str | Path, progress: bool = True,
                                     cfg.train.augment, jax.process_index(), jax.process_count())
   data_iter = pipeline.train_iterator(batches, cfg.train.steps, cfg.data.workers)
   mngr = checkpoint.manager(workdir, cfg.train.max_checkpoints)
-  if mngr.latest_step() is not None:
-    state = checkpoint.restore(mngr, abstract_state, data_iter)
-    logging.info('Resumed from step %d in %s', int(state['step']), workdir)
-  else:
-    state = jax.device_put(train_step.init_state(model, tx, cfg.seed, example),
-                           parallel.replicated(mesh))
+  state = _resume_or_init(mngr, data_iter, abstract_state,
+                          lambda: train_step.init_state(model, tx, cfg.seed, example), mesh)
   n_params = parameter_count(state['params'])
   logging.info('Model: %s heart, %d parameters; %d devices', cfg.model.representation,
                n_params, jax.device_count())
