@@ -67,13 +67,15 @@ def baseline_scores(method: str, split: clip_store.Split, representation: str, f
   return -np.abs(rate[:, None] - est[None, :])
 
 
-def summarise(scores: np.ndarray, subjects: np.ndarray, cfg) -> dict:
+def summarise(scores: np.ndarray, subjects: np.ndarray, bpm: np.ndarray, cfg) -> dict:
   lo, hi = metrics.two_afc_bootstrap(scores, subjects, cfg.eval.bootstrap, cfg.eval.seed)
   out = dict(two_afc=metrics.two_afc(scores, subjects), two_afc_ci95=[lo, hi],
              auc=metrics.roc_auc(scores, subjects))
   for n in cfg.eval.n_way:
     r = metrics.n_way(scores, subjects, n, cfg.eval.n_way_trials, cfg.eval.seed)
     out[f'top1_{n}way'], out[f'mean_rank_{n}way'] = r['top1'], r['mean_rank']
+  out['per_subject_two_afc'] = metrics.per_subject_two_afc(scores, subjects)
+  out['two_afc_by_rate_gap'] = metrics.two_afc_by_rate_gap(scores, subjects, bpm)
   return out
 
 
@@ -84,6 +86,7 @@ def evaluate(model: PairingModel, params, cfg, mesh, store: str | None = None,
   split_name = split_name or cfg.data.eval_split
   split = clip_store.open_split(store, split_name)
   subjects = split.subjects
+  bpm = np.array([r['mean_bpm'] for r in split.rows])
   if len(np.unique(subjects)) < 2:
     raise ValueError(f'{store}/{split_name}: fewer than two subjects, no trials to score')
   t0 = time.time()
@@ -94,7 +97,7 @@ def evaluate(model: PairingModel, params, cfg, mesh, store: str | None = None,
   report = dict(store=str(store), split=split_name, representation=model.representation,
                 clips=len(split), subjects=int(len(np.unique(subjects))),
                 seconds=round(time.time() - t0, 2),
-                methods={name: summarise(s, subjects, cfg) for name, s in methods.items()})
+                methods={name: summarise(s, subjects, bpm, cfg) for name, s in methods.items()})
   return report
 
 
@@ -111,6 +114,12 @@ def format_table(report: dict) -> str:
       v = m[c]
       cells.append(f'[{v[0]:.3f}, {v[1]:.3f}]' if isinstance(v, list) else f'{v:.3f}')
     lines.append(f'{name:<10}' + ''.join(f'{c:>16}' for c in cells))
+  bins = first['two_afc_by_rate_gap']
+  lines.append('2AFC by |rate gap| of heart and foil (bpm): ' + ', '.join(
+      f"{b['lo']:.0f}-{b['hi']:.0f}: n={b['trials']}" for b in bins))
+  for name, m in report['methods'].items():
+    accs = (b['accuracy'] for b in m['two_afc_by_rate_gap'])
+    lines.append(f'{name:<10}' + ''.join(f'{a:>10.3f}' for a in accs))
   return '\n'.join(lines)
 
 

@@ -86,3 +86,33 @@ def n_way(scores: np.ndarray, subjects: np.ndarray, n: int, trials: int,
     top1.append(float(better == 0) / (ties + 1))
     ranks.append(1 + better + 0.5 * ties)
   return dict(top1=float(np.mean(top1)), mean_rank=float(np.mean(ranks)))
+
+
+def _outcomes(scores: np.ndarray, subjects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  own = np.diag(scores)[:, None]
+  return (own > scores) + 0.5 * (own == scores), _foil_mask(subjects)
+
+
+def per_subject_two_afc(scores: np.ndarray, subjects: np.ndarray) -> dict[str, float]:
+  """2AFC accuracy of the trials whose heart belongs to each subject."""
+  outcome, mask = _outcomes(scores, subjects)
+  return {str(s): float(outcome[subjects == s][mask[subjects == s]].mean())
+          for s in np.unique(subjects)}
+
+
+def two_afc_by_rate_gap(scores: np.ndarray, subjects: np.ndarray, bpm: np.ndarray,
+                        edges=(0, 5, 10, 20, 40)) -> list[dict]:
+  """2AFC accuracy in bins of |rate(heart's clip) - rate(foil's clip)| in bpm.
+
+  People pick the owner of a heartbeat better when the two rates differ more;
+  this shows whether a model does too. The last bin is open-ended.
+  """
+  outcome, mask = _outcomes(scores, subjects)
+  gap = np.abs(bpm[:, None] - bpm[None, :])
+  bounds = list(edges) + [np.inf]
+  out = []
+  for lo, hi in zip(bounds[:-1], bounds[1:]):
+    sel = mask & (gap >= lo) & (gap < hi)
+    out.append(dict(lo=float(lo), hi=float(hi), trials=int(sel.sum()),
+                    accuracy=float(outcome[sel].mean()) if sel.any() else float('nan')))
+  return out

@@ -52,3 +52,12 @@ def test_n_way_perfect_chance_and_ties():
   worst = metrics.n_way(-np.eye(6), subj, 3, trials=50)
   assert worst == dict(top1=0.0, mean_rank=3.0)
   assert np.isnan(metrics.n_way(np.eye(6), subj, 7, trials=10)['top1'])
+
+
+def test_per_subject_and_rate_gap_by_hand():
+  # S as above: heart a wins 1.5 of 2, b 1 of 2, c 2 of 2.
+  assert metrics.per_subject_two_afc(S, SUBJ) == {'a': 0.75, 'b': 0.5, 'c': 1.0}
+  bpm = np.array([60.0, 63.0, 90.0])  # gaps: a-b 3, a-c 30, b-c 27
+  bins = metrics.two_afc_by_rate_gap(S, SUBJ, bpm, edges=(0, 10))
+  # 0-10: trials (0,1) win, (1,0) loss -> 0.5; 10+: (0,2) tie, (1,2) win, (2,0), (2,1) wins.
+  assert [(b['trials'], b['accuracy']) for b in bins] == [(2, 0.5), (4, (0.5 + 1 + 1 + 1) / 4)]
