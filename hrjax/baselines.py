@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hrjax.data.heart import bandpass
+from hrjax.data.heart import bandpass, standardise
 
 
 def mean_rgb(video: np.ndarray, center_fraction: float = 0.6) -> np.ndarray:
@@ -61,5 +61,4 @@ METHODS = {'green': green, 'chrom': chrom, 'pos': pos}
 
 def pulse_signals(video: np.ndarray, fps: float, method: str) -> np.ndarray:
   """`uint8 [N, T, H, W, 3]` -> band-passed, standardised pulse `[N, T]`."""
-  sig = bandpass(METHODS[method](mean_rgb(video), fps), fps)
-  return (sig - sig.mean(-1, keepdims=True)) / (sig.std(-1, keepdims=True) + 1e-9)
+  return standardise(bandpass(METHODS[method](mean_rgb(video), fps), fps))

@@ -15,6 +15,7 @@ import numpy as np
 
 from hrjax import baselines, metrics, parallel
 from hrjax.data import clip_store, pipeline
+from hrjax.data.heart import standardise
 from hrjax.models import spectral
 from hrjax.models.pairing import PairingModel
 
@@ -53,8 +54,7 @@ def baseline_scores(method: str, split: clip_store.Split, representation: str, f
   pulse = np.concatenate([baselines.pulse_signals(np.asarray(split.video[i:i + 64]), fps, method)
                           for i in range(0, len(split), 64)])  # [N, T], 64 clips in memory
   if representation == 'waveform':
-    heart = split.heart[:, :, 0]
-    heart = (heart - heart.mean(1, keepdims=True)) / (heart.std(1, keepdims=True) + 1e-9)
+    heart = standardise(np.asarray(split.heart[:, :, 0]))
     corr = spectral.lagged_correlation(heart[..., None], pulse[..., None], max_lag)
     return np.asarray(corr).max(-1)
   grid = spectral.bpm_grid()

@@ -14,11 +14,16 @@ def _foil_mask(subjects: np.ndarray) -> np.ndarray:
   return subjects[:, None] != subjects[None, :]
 
 
+def _outcomes(scores: np.ndarray, subjects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  """Per trial (i, j): 1 if S[i, i] > S[i, j], 0.5 on a tie, else 0; and the foil mask."""
+  own = np.diag(scores)[:, None]
+  return (own > scores) + 0.5 * (own == scores), _foil_mask(subjects)
+
+
 def two_afc(scores: np.ndarray, subjects: np.ndarray) -> float:
   """Accuracy over all trials (i, j) with subjects[i] != subjects[j]."""
-  own = np.diag(scores)[:, None]
-  outcome = (own > scores) + 0.5 * (own == scores)
-  return float(outcome[_foil_mask(subjects)].mean())
+  outcome, mask = _outcomes(scores, subjects)
+  return float(outcome[mask].mean())
 
 
 def two_afc_bootstrap(scores: np.ndarray, subjects: np.ndarray, n_boot: int = 1000,
@@ -30,9 +35,7 @@ def two_afc_bootstrap(scores: np.ndarray, subjects: np.ndarray, n_boot: int = 10
   """
   names, idx = np.unique(subjects, return_inverse=True)
   k = len(names)
-  own = np.diag(scores)[:, None]
-  outcome = (own > scores) + 0.5 * (own == scores)
-  mask = _foil_mask(subjects)
+  outcome, mask = _outcomes(scores, subjects)
   # Per subject pair: summed outcome and number of trials.
   onehot = np.eye(k)[idx]  # [N, K]
   total = onehot.T @ (outcome * mask) @ onehot
@@ -86,11 +89,6 @@ def n_way(scores: np.ndarray, subjects: np.ndarray, n: int, trials: int,
     top1.append(float(better == 0) / (ties + 1))
     ranks.append(1 + better + 0.5 * ties)
   return dict(top1=float(np.mean(top1)), mean_rank=float(np.mean(ranks)))
-
-
-def _outcomes(scores: np.ndarray, subjects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-  own = np.diag(scores)[:, None]
-  return (own > scores) + 0.5 * (own == scores), _foil_mask(subjects)
 
 
 def per_subject_two_afc(scores: np.ndarray, subjects: np.ndarray) -> dict[str, float]:

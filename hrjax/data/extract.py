@@ -6,7 +6,6 @@ Splits are by subject: every clip of a subject lands in the same split.
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from pathlib import Path
 
@@ -153,5 +152,5 @@ def extract(dataset: str, root: str | Path, store: str | Path, settings: Extract
     if not taken:
       raise InputError(root, 'no recording could be used')
     writer.header['taken'], writer.header['skipped'] = taken, skipped
-  return dict(taken=taken, skipped=skipped, store=str(store),
-              splits=json.loads((Path(store) / 'header.json').read_text())['splits'])
+    counts = {split: w.count for split, w in writer.splits.items()}
+  return dict(taken=taken, skipped=skipped, store=str(store), splits=counts)

@@ -36,6 +36,12 @@ def bandpass(x: np.ndarray, fs: float, lo_hz: float = 0.6, hi_hz: float = 3.3,
   return signal.sosfiltfilt(sos, x, axis=axis, padlen=padlen)
 
 
+def standardise(x: np.ndarray, axis: int = -1) -> np.ndarray:
+  """Zero mean, unit standard deviation along `axis`."""
+  x = x - x.mean(axis, keepdims=True)
+  return x / (x.std(axis, keepdims=True) + 1e-9)
+
+
 def detect_pulse_peaks(t: np.ndarray, ppg: np.ndarray) -> np.ndarray:
   """Systolic peak times of a PPG (rising with blood volume)."""
   fs = 1.0 / np.median(np.diff(t))
@@ -88,6 +94,5 @@ def at_frames(series: HeartSeries, frame_t: np.ndarray) -> tuple[np.ndarray, boo
     pulse = np.zeros_like(frame_t)
   else:
     fs = 1.0 / np.median(np.diff(frame_t))
-    pulse = bandpass(np.interp(frame_t, series.t, series.pulse), fs)
-    pulse = (pulse - pulse.mean()) / (pulse.std() + 1e-8)
+    pulse = standardise(bandpass(np.interp(frame_t, series.t, series.pulse), fs))
   return np.stack([pulse, hr], -1).astype(np.float32), series.pulse is not None
