@@ -2,10 +2,13 @@ r"""Turn a dataset folder into a clip store (one per split, subject-disjoint).
 
   python scripts/extract.py --dataset ubfc_rppg --root ../shared/data/ubfc-dev \
       --store data/ubfc-dev/store
+  python scripts/extract.py --dataset manifest --root my_study/manifest.csv --store data/mine
   python scripts/extract.py --synthetic default --root data/syn/raw --store data/syn/store
 
-With --synthetic DIFFICULTY the dataset is generated first (if --root does not
-exist) with the default config's generator settings for that difficulty.
+Layouts (README, "Your own recordings"): ubfc_rppg, pure, roi_mean_hr, manifest.
+Faces are found with OpenCV's Haar cascade (--crop face, the default); videos
+that already show only skin take --crop none. With --synthetic DIFFICULTY the
+dataset is generated first (if --root does not exist) and cropped at the centre.
 """
 
 import sys
@@ -29,8 +32,17 @@ flags.DEFINE_string('synthetic', None, 'Generate the synthetic dataset of this d
 flags.DEFINE_float('fps', _D.fps, 'Frame rate every clip is resampled to.')
 flags.DEFINE_integer('clip_frames', _D.clip_frames, 'Frames per clip.')
 flags.DEFINE_integer('size', _D.size, 'Clip side in pixels after crop and area resize.')
-flags.DEFINE_enum('crop', _D.crop, ['center', 'none'], 'Face crop: a centred square, or none.')
+flags.DEFINE_enum('crop', 'face', ['face', 'center', 'none'],
+                  'face: a Haar face detector, the box enlarged and smoothed over time; '
+                  'center: a centred square; none: the whole frame (skin-region videos).')
 flags.DEFINE_float('crop_fraction', _D.crop_fraction, 'Centred square side / shorter side.')
+flags.DEFINE_integer('face_every', _D.face_every, 'Run the face detector on every N-th frame.')
+flags.DEFINE_float('face_scale', _D.face_scale, 'Crop square side / detected face side.')
+flags.DEFINE_enum('face_fallback', _D.face_fallback, ['skip', 'center'],
+                  'When no face is found: skip the recording (an error unless --skip_bad), '
+                  'or crop the centre with a warning.')
+flags.DEFINE_string('offsets', None, 'CSV of "recording,offset_s" rows: heart time = video '
+                    'time + offset_s, per recording (overrides the layout\'s own offsets).')
 flags.DEFINE_integer('train_stride', _D.train_stride, 'Frames between training clip starts.')
 flags.DEFINE_integer('eval_stride', _D.eval_stride, 'Frames between val/test clip starts.')
 flags.DEFINE_list('split_fractions', [str(f) for f in _D.split_fractions],
@@ -44,9 +56,12 @@ flags.DEFINE_bool('progress', True, 'Show progress bars.')
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
+  crop = 'center' if FLAGS.synthetic and not FLAGS['crop'].present else FLAGS.crop
   settings = extract.ExtractSettings(
-      fps=FLAGS.fps, clip_frames=FLAGS.clip_frames, size=FLAGS.size, crop=FLAGS.crop,
-      crop_fraction=FLAGS.crop_fraction, train_stride=FLAGS.train_stride,
+      fps=FLAGS.fps, clip_frames=FLAGS.clip_frames, size=FLAGS.size, crop=crop,
+      crop_fraction=FLAGS.crop_fraction, face_every=FLAGS.face_every,
+      face_scale=FLAGS.face_scale, face_fallback=FLAGS.face_fallback,
+      train_stride=FLAGS.train_stride,
       eval_stride=FLAGS.eval_stride,
       split_fractions=tuple(float(f) for f in FLAGS.split_fractions),
       split_seed=FLAGS.split_seed)
@@ -59,17 +74,30 @@ def main(argv):
       cfg.data.fps = FLAGS.fps
       generate.generate_dataset(FLAGS.root, progress=FLAGS.progress,
                                 **prepare.synthetic_settings(cfg))
+    offsets = adapters.read_offsets(FLAGS.offsets) if FLAGS.offsets else None
     summary = extract.extract(FLAGS.dataset, FLAGS.root, FLAGS.store, settings,
-                              skip_bad=FLAGS.skip_bad, progress=FLAGS.progress)
+                              skip_bad=FLAGS.skip_bad, progress=FLAGS.progress, offsets=offsets)
   except (InputError, FileExistsError, ValueError) as e:
     print(f'extract: error: {e}', file=sys.stderr)
+    print('extract: nothing was written' + ('' if FLAGS.skip_bad else
+          ' (--skip_bad skips unusable recordings and lists them)'), file=sys.stderr)
     sys.exit(1)
-  print(f"clip store {summary['store']}: {summary['splits']}")
-  print(f"{'recording':<24}{'subject':>10}{'split':>8}{'clips':>7}")
+  print(format_summary(summary))
+
+
+def format_summary(summary: dict) -> str:
+  """What was taken (clips per recording, share of sampled frames with a face) and skipped."""
+  lines = [f"clip store {summary['store']}: {summary['splits']}",
+           f"{'taken':<8}{'recording':<24}{'subject':>10}{'split':>7}{'clips':>7}{'face':>7}"]
   for row in summary['taken']:
-    print(f"{row['recording']:<24}{row['subject']:>10}{row['split']:>8}{row['clips']:>7}")
-  for row in summary['skipped']:
-    print(f"skipped {row['recording']}: {row['file']}: {row['problem']}")
+    face = f"{row['face_share']:.0%}" if 'face_share' in row else '-'
+    lines.append(f"{'':<8}{row['recording']:<24}{row['subject']:>10}{row['split']:>7}"
+                 f"{row['clips']:>7}{face:>7}")
+  if summary['skipped']:
+    lines.append(f"{'skipped':<8}{'recording':<24}problem")
+    for row in summary['skipped']:
+      lines.append(f"{'':<8}{row['recording']:<24}{row['file']}: {row['problem']}")
+  return '\n'.join(lines)
 
 
 if __name__ == '__main__':

@@ -6,16 +6,18 @@ cutting clips happen in `extract`. Select one by name: `ADAPTERS[name](root)`.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import functools
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from absl import logging
 
-from hrjax.data import heart
+from hrjax.data import heart, heart_files
+from hrjax.data.heart_files import repair_timestamps
 from hrjax.data.video_io import InputError
 
 VIDEO_EXTENSIONS = ('.avi', '.mp4', '.mkv', '.mov', '.m4v', '.webm', '.mpg', '.mpeg', '.wmv')
@@ -25,7 +27,7 @@ VIDEO_EXTENSIONS = ('.avi', '.mp4', '.mkv', '.mov', '.m4v', '.webm', '.mpg', '.m
 class Recording:
   subject: str
   recording: str
-  video: Path
+  video: Path  # a video file, or a folder of image frames
   heart_file: Path
   load_heart: Callable[[], heart.HeartSeries]  # times on the video's clock (s)
   frame_times: Callable[[], np.ndarray | None] = lambda: None  # per-frame timestamps, if known
@@ -56,26 +58,6 @@ def read_ubfc_ground_truth(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarr
   if not (np.isfinite(ppg).all() and np.isfinite(t).all()):
     raise InputError(path, 'PPG or time line contains NaN or infinite values')
   return ppg, bpm, repair_timestamps(t, path)
-
-
-def repair_timestamps(t: np.ndarray, path: Path) -> np.ndarray:
-  """Timestamps must not go backwards; a few repeated ones (a logging quirk of
-  real recordings, e.g. UBFC subject 18) are spread evenly between their neighbours."""
-  d = np.diff(t)
-  if np.any(d < 0):
-    k = int(np.argmax(d < 0))
-    raise InputError(path, f'timestamps go backwards at sample {k + 1}: {t[k]} -> {t[k + 1]}')
-  repeated = d == 0
-  if repeated.sum() > 0.01 * len(d):
-    raise InputError(path, f'{int(repeated.sum())} repeated timestamps of {len(t)}')
-  if repeated.any():
-    logging.warning('%s: %d repeated timestamps, spread between their neighbours', path,
-                    int(repeated.sum()))
-    keep = np.concatenate([[True], ~repeated])
-    t = np.interp(np.arange(len(t)), np.flatnonzero(keep), t[keep])
-    if np.any(np.diff(t) <= 0):  # repeats at the very end have no later neighbour
-      raise InputError(path, 'repeated timestamps at the end of the recording')
-  return t
 
 
 def _find_video(folder: Path) -> Path:
@@ -166,16 +148,168 @@ def roi_mean_hr(root: Path) -> list[Recording]:
   return recordings
 
 
+def _pure_json(path: Path) -> dict:
+  if not path.is_file():
+    raise InputError(path, 'heart file not found')
+  try:
+    data = json.loads(path.read_text())
+    images = np.array([row['Timestamp'] for row in data['/Image']], float) * 1e-9
+    pulse = data['/FullPackage']
+    t = np.array([row['Timestamp'] for row in pulse], float) * 1e-9
+    wave = np.array([row['Value']['waveform'] for row in pulse], float)
+  except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    raise InputError(path, f'not valid JSON ({e})') from None
+  except (KeyError, TypeError) as e:
+    raise InputError(path, f'not a PURE JSON file: no {e} where "/Image" and "/FullPackage" '
+                     'rows with "Timestamp" and "Value"/"waveform" belong') from None
+  return dict(images=images, t=t, wave=wave)
+
+
+def pure(root: Path) -> list[Recording]:
+  """PURE: per session `NN-MM/` holding a folder of `Image<ns>.png` frames (`NN-MM/NN-MM/`
+  or the PNGs directly) and `NN-MM.json` (also `root/NN-MM.json`): the image timestamps
+  and the pulse oximeter's waveform (~60 Hz), both in nanoseconds on one clock."""
+  sessions = sorted(p for p in Path(root).iterdir()
+                    if p.is_dir() and re.fullmatch(r'\d+-\d+', p.name))
+  if not sessions:
+    raise InputError(root, 'no NN-MM session folders: not a PURE layout')
+  recordings = []
+  for folder in sessions:
+    frames_dir = folder / folder.name if (folder / folder.name).is_dir() else folder
+    js = next((p for p in (folder / f'{folder.name}.json', Path(root) / f'{folder.name}.json')
+               if p.is_file()), folder / f'{folder.name}.json')
+
+    def load(js=js):
+      d = _pure_json(js)
+      t0 = d['images'][0] if len(d['images']) else d['t'][0]
+      heart_files.no_nans(js, 'the waveform', d['wave'])
+      return heart.from_ppg(repair_timestamps(d['t'] - t0, js), d['wave'])
+
+    def times(js=js):
+      images = _pure_json(js)['images']
+      return repair_timestamps(images - images[0], js) if len(images) > 1 else None
+
+    recordings.append(Recording(subject=folder.name.split('-')[0].lstrip('0') or '0',
+                                recording=folder.name, video=frames_dir, heart_file=js,
+                                load_heart=load, frame_times=times))
+  return recordings
+
+
+MANIFEST_COLUMNS = ('subject', 'video', 'heart', 'kind')
+MANIFEST_OPTIONAL = ('recording', 'offset_s', 'channel', 'fs', 'start_code', 'end_code')
+
+
+def read_manifest(path: Path) -> list[dict]:
+  """Rows of a manifest CSV as dicts (header names stripped, lower case)."""
+  if not path.is_file():
+    raise InputError(path, 'manifest not found')
+  with open(path, newline='', encoding='utf-8-sig') as f:
+    rows = list(csv.reader(f))
+  rows = [[c.strip() for c in r] for r in rows if any(c.strip() for c in r)]
+  if not rows:
+    raise InputError(path, 'the manifest is empty')
+  names = [c.lower() for c in rows[0]]
+  missing = [c for c in MANIFEST_COLUMNS if c not in names]
+  if missing:
+    raise InputError(path, f'header lacks {", ".join(missing)}; expected columns '
+                     f'{", ".join(MANIFEST_COLUMNS)} and optionally {", ".join(MANIFEST_OPTIONAL)}')
+  unknown = [c for c in names if c not in MANIFEST_COLUMNS + MANIFEST_OPTIONAL]
+  if unknown:
+    raise InputError(path, f'unknown columns {", ".join(unknown)}')
+  out = []
+  for lineno, row in enumerate(rows[1:], start=2):
+    if len(row) != len(names):
+      raise InputError(path, f'line {lineno}: {len(row)} cells for {len(names)} columns')
+    out.append(dict(zip(names, row), line=lineno))
+  return out
+
+
+def _manifest_recording(path: Path, row: dict, seen: set) -> Recording:
+  where = f'line {row["line"]}'
+  kind = row['kind'].lower()
+  if kind not in heart_files.HEART_KINDS:
+    raise InputError(path, f'{where}: kind {row["kind"]!r} is not one of '
+                     f'{", ".join(heart_files.HEART_KINDS)}')
+  video = (path.parent / row['video']).resolve()
+  heart_src = row['heart']
+  if kind != 'rate' or not re.fullmatch(r'\d+(\.\d*)?', heart_src):
+    heart_src = (path.parent / heart_src).resolve()
+  try:
+    offset = float(row.get('offset_s') or 0.0)
+    fs = float(row['fs']) if row.get('fs') else None
+  except ValueError:
+    raise InputError(path, f'{where}: offset_s and fs must be numbers') from None
+  name = row.get('recording') or Path(row['video']).stem
+  if name in seen:
+    raise InputError(path, f'{where}: recording name {name!r} used twice (add a recording column)')
+  seen.add(name)
+  opts = {k: row.get(k) or None for k in ('channel', 'start_code', 'end_code')}
+
+  def load():
+    if kind == 'ecg':
+      return heart_files.read_ecg(heart_src, **opts)
+    if kind == 'ppg':
+      return heart_files.read_ppg(heart_src, fs=fs, channel=opts['channel'])
+    return heart_files.read_rate(heart_src)
+
+  return Recording(subject=row['subject'], recording=name, video=video,
+                   heart_file=Path(heart_src), load_heart=load, offset_s=offset)
+
+
+def manifest(root: Path) -> list[Recording]:
+  """A CSV (`--root` names it, or a folder holding one `manifest.csv`): one row per
+  recording with subject, video, heart, kind (ecg, ppg or rate) and optionally
+  recording, offset_s (heart time = video time + offset_s), channel, fs,
+  start_code, end_code. Paths are relative to the manifest's folder."""
+  path = Path(root)
+  if path.is_dir():
+    path = path / 'manifest.csv'
+  rows = read_manifest(path)
+  if not rows:
+    raise InputError(path, 'the manifest lists no recordings')
+  seen = set()
+  return [_manifest_recording(path, row, seen) for row in rows]
+
+
 ADAPTERS: dict[str, Callable[[Path], list[Recording]]] = {
     'ubfc_rppg': ubfc_rppg,
+    'pure': pure,
     'roi_mean_hr': roi_mean_hr,
+    'manifest': manifest,
 }
 
 
-def find_recordings(dataset: str, root: str | Path) -> list[Recording]:
+def read_offsets(path: str | Path) -> dict[str, float]:
+  """A CSV of `recording,offset_s` rows (heart time = video time + offset_s)."""
+  path = Path(path)
+  table = {}
+  if not path.is_file():
+    raise InputError(path, 'offsets file not found')
+  with open(path, newline='', encoding='utf-8-sig') as f:
+    for lineno, row in enumerate(csv.reader(f), start=1):
+      row = [c.strip() for c in row]
+      if not any(row) or (lineno == 1 and row[0].lower() == 'recording'):
+        continue
+      try:
+        table[row[0]] = float(row[1])
+      except (IndexError, ValueError):
+        raise InputError(path, f'line {lineno}: expected "recording,offset_s"') from None
+  return table
+
+
+def find_recordings(dataset: str, root: str | Path,
+                    offsets: dict[str, float] | None = None) -> list[Recording]:
+  """The recordings of a dataset; `offsets` (recording -> seconds) override their offsets."""
   root = Path(root)
   if dataset not in ADAPTERS:
     raise InputError(root, f'unknown dataset layout {dataset!r}; known: {", ".join(ADAPTERS)}')
-  if not root.is_dir():
+  if not root.is_dir() and not (dataset == 'manifest' and root.is_file()):
     raise InputError(root, 'dataset folder not found')
-  return ADAPTERS[dataset](root)
+  recordings = ADAPTERS[dataset](root)
+  offsets = dict(offsets or {})
+  unknown = set(offsets) - {r.recording for r in recordings}
+  if unknown:
+    raise InputError(root, 'offsets name recordings not in the dataset: ' +
+                     ', '.join(sorted(unknown)))
+  return [dataclasses.replace(r, offset_s=offsets[r.recording]) if r.recording in offsets else r
+          for r in recordings]

@@ -153,15 +153,28 @@ def open_split(path: str | os.PathLike, split: str) -> Split:
 
 
 def fingerprint_files(paths: list[Path]) -> str:
-  """Content fingerprint of source files: size plus the first and last MiB of each."""
+  """Content fingerprint of source files: size plus the first and last MiB of each.
+
+  A folder (image frames) counts as its sorted file names and sizes plus its
+  first and last file.
+  """
   h = hashlib.sha256()
   for p in sorted(paths, key=str):
-    size = p.stat().st_size
-    h.update(f'{p.name}:{size}'.encode())
-    with open(p, 'rb') as f:
-      h.update(f.read(1 << 20))
-      if size > 2 << 20:
-        f.seek(-(1 << 20), os.SEEK_END)
-        h.update(f.read())
+    if p.is_dir():
+      files = sorted(f for f in p.iterdir() if f.is_file())
+      h.update(''.join(f'{f.name}:{f.stat().st_size};' for f in files).encode())
+      for f in files[:1] + files[-1:]:
+        _hash_file(h, f)
+    else:
+      _hash_file(h, p)
   return h.hexdigest()[:16]
 
+
+def _hash_file(h, p: Path) -> None:
+  size = p.stat().st_size
+  h.update(f'{p.name}:{size}'.encode())
+  with open(p, 'rb') as f:
+    h.update(f.read(1 << 20))
+    if size > 2 << 20:
+      f.seek(-(1 << 20), os.SEEK_END)
+      h.update(f.read())

@@ -6,6 +6,7 @@ Splits are by subject: every clip of a subject lands in the same split.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import numpy as np
 import tqdm
 from absl import logging
 
-from hrjax.data import adapters, clip_store, frames, heart, video_io
+from hrjax.data import adapters, clip_store, face, frames, heart, video_io
 from hrjax.data.video_io import InputError
 
 
@@ -22,8 +23,11 @@ class ExtractSettings:
   fps: float = 30.0  # every clip is resampled to this frame rate
   clip_frames: int = 128
   size: int = 36  # clips are size x size pixels
-  crop: str = 'center'  # 'center' (a centred square) or 'none' (whole frame, squashed)
+  crop: str = 'center'  # 'face' (Haar detector), 'center' (a centred square) or 'none'
   crop_fraction: float = 0.7  # side of the centred square / shorter frame side
+  face_every: int = 10  # crop='face': detect on every N-th frame, interpolate and smooth between
+  face_scale: float = 1.5  # crop='face': square side / detected face side
+  face_fallback: str = 'skip'  # crop='face' and no face found: 'skip' the recording or 'center'
   train_stride: int = 32  # frames between clip starts in the training split
   eval_stride: int = 128  # in val/test: no overlap, so clips are distinct trials
   split_fractions: tuple = (0.7, 0.1, 0.2)  # train, val, test, over subjects
@@ -58,34 +62,72 @@ def assign_splits(subjects: list[str], fractions, seed: int) -> dict[str, str]:
   return split_of
 
 
+def _face_boxes(rec: adapters.Recording, info: video_io.VideoInfo, s: ExtractSettings,
+                progress: bool) -> tuple[np.ndarray | None, float]:
+  """Per-frame face boxes (or None and a warning for a centre crop), share of detections."""
+  fs = face.FaceSettings(every=s.face_every, scale=s.face_scale)
+  small = video_io.iter_frames(rec.video, max_width=fs.detect_width)
+  boxes, share, seen = face.track_faces(
+      tqdm.tqdm(small, desc=f'{rec.recording}: faces', leave=False, disable=not progress,
+                unit='frame'), (info.height, info.width), info.fps, fs)
+  if boxes is None:
+    sampled = (seen + fs.every - 1) // fs.every
+    if s.face_fallback == 'skip':
+      raise InputError(rec.video, f'no face found in any of {sampled} sampled frames '
+                       '(face_fallback=center would crop the centre instead)')
+    logging.warning('%s: no face found in any of %d sampled frames; cropping the centre',
+                    rec.video, sampled)
+  elif share < 0.5:
+    logging.warning('%s: a face in only %.0f%% of sampled frames; boxes interpolated between',
+                    rec.video, 100 * share)
+  return boxes, share
+
+
 def decode_recording(rec: adapters.Recording, s: ExtractSettings,
-                     progress: bool) -> tuple[np.ndarray, np.ndarray]:
-  """Cropped, resized frames resampled to `s.fps`: (`uint8 [F, S, S, 3]`, times `[F]`)."""
+                     progress: bool) -> tuple[np.ndarray, np.ndarray, dict]:
+  """Cropped, resized frames resampled to `s.fps`: (`uint8 [F, S, S, 3]`, times `[F]`, notes).
+
+  With crop='face' the video is read twice: shrunk copies for the detector,
+  then full frames for the crop (both streamed).
+  """
+  if s.crop not in ('face', 'center', 'none'):
+    raise ValueError(f"crop must be 'face', 'center' or 'none', got {s.crop!r}")
   info = video_io.probe(rec.video)
-  if s.crop == 'center':
-    box = frames.center_box(info.height, info.width, s.crop_fraction)
-  elif s.crop == 'none':
-    box = (0, 0, info.height, info.width)
-  else:
-    raise ValueError(f"crop must be 'center' or 'none', got {s.crop!r}")
-  crop = frames.CropResize(box, s.size)
-  small = [crop(f) for f in tqdm.tqdm(video_io.iter_frames(rec.video), desc=rec.recording,
-                                       leave=False, disable=not progress, unit='frame')]
-  times = rec.frame_times()
-  if times is not None and abs(len(times) - len(small)) <= 2:
-    # Off by a frame or two (a last frame the logger missed): the stamps still hold.
-    n = min(len(times), len(small))
-    times, small = times[:n], small[:n]
-  elif times is not None:
-    logging.warning('%s: %d timestamps for %d decoded frames; using the container fps %.3f',
-                    rec.heart_file, len(times), len(small), info.fps)
-    times = None
-  if times is None:
-    times = np.arange(len(small)) / info.fps
-  out = list(frames.resample_in_time(small, times, s.fps))
+  notes = {}
+  boxes = None
+  if s.crop == 'face':
+    boxes, notes['face_share'] = _face_boxes(rec, info, s, progress)
+  fixed = ((0, 0, info.height, info.width) if s.crop == 'none'
+           else frames.center_box(info.height, info.width, s.crop_fraction))
+  crop_at = functools.lru_cache(maxsize=64)(lambda box: frames.CropResize(box, s.size))
+  decoded = tqdm.tqdm(video_io.iter_frames(rec.video), desc=rec.recording, leave=False,
+                      disable=not progress, unit='frame')
+  small = [crop_at(fixed if boxes is None else tuple(boxes[min(i, len(boxes) - 1)]))(f)
+           for i, f in enumerate(decoded)]
+  times = _frame_times(rec, info, len(small))
+  n = min(len(times), len(small))
+  out = list(frames.resample_in_time(small[:n], times[:n], s.fps))
   out_t = np.array([t for t, _ in out])
   video = np.clip(np.rint(np.stack([f for _, f in out]).astype(np.float32)), 0, 255)
-  return video.astype(np.uint8), out_t
+  return video.astype(np.uint8), out_t, notes
+
+
+def _frame_times(rec: adapters.Recording, info: video_io.VideoInfo, decoded: int) -> np.ndarray:
+  """Per-frame timestamps from the recording if it has them, else from the container's fps."""
+  times = rec.frame_times()
+  if times is not None and abs(len(times) - decoded) <= 2:
+    return times  # off by a frame or two (a last frame the logger missed): the stamps hold
+  if info.fps <= 0:
+    raise InputError(rec.video, f'an image folder needs frame timestamps: {decoded} frames, '
+                     f'{0 if times is None else len(times)} timestamps')
+  if times is not None:
+    logging.warning('%s: %d timestamps for %d decoded frames; using the container fps %.3f',
+                    rec.heart_file, len(times), decoded, info.fps)
+  elif info.frames and abs(info.frames - decoded) > max(3, 0.02 * decoded):
+    logging.warning('%s: the container states %d frames (%.2f s at %.3f fps) but %d decoded; '
+                    'frame times assume %.3f fps', rec.video, info.frames, info.duration_s,
+                    info.fps, decoded, info.fps)
+  return np.arange(decoded) / info.fps
 
 
 def cut_clips(rec: adapters.Recording, video: np.ndarray, frame_t: np.ndarray,
@@ -93,9 +135,15 @@ def cut_clips(rec: adapters.Recording, video: np.ndarray, frame_t: np.ndarray,
   """Windows of `clip_frames` where the heart signal covers every frame with a valid rate."""
   heart_t = series.t - rec.offset_s  # heart samples on the video's clock
   covered = (frame_t >= heart_t[0]) & (frame_t <= heart_t[-1])
-  if not covered.any():
-    raise InputError(rec.heart_file, f'heart signal ({heart_t[0]:.1f}-{heart_t[-1]:.1f} s) '
-                     f'does not overlap the video ({frame_t[0]:.1f}-{frame_t[-1]:.1f} s)')
+  span = (f'heart signal ({max(heart_t[0], -1e4):.1f} to {min(heart_t[-1], 1e4):.1f} s on the '
+          f"video's clock, offset {rec.offset_s:g} s)")
+  if covered.sum() < s.clip_frames:
+    raise InputError(rec.heart_file, f'{span} covers {covered.sum() / s.fps:.1f} s of the video '
+                     f'({frame_t[0]:.1f}-{frame_t[-1]:.1f} s): less than one '
+                     f'{s.clip_frames}-frame clip')
+  if covered.mean() < 0.9:
+    logging.warning('%s: %s covers only %.0f%% of the video; clips only where it does',
+                    rec.heart_file, span, 100 * covered.mean())
   shifted = dataclasses.replace(series, t=heart_t, beats=series.beats - rec.offset_s)
   hr = np.interp(frame_t, heart_t, series.hr)
   valid = covered & np.isfinite(hr)
@@ -115,9 +163,15 @@ def cut_clips(rec: adapters.Recording, video: np.ndarray, frame_t: np.ndarray,
 
 
 def extract(dataset: str, root: str | Path, store: str | Path, settings: ExtractSettings,
-            *, skip_bad: bool = False, progress: bool = True) -> dict:
-  """Build the clip store at `store` from the dataset at `root`; returns a summary."""
-  recordings = adapters.find_recordings(dataset, root)
+            *, skip_bad: bool = False, progress: bool = True,
+            offsets: dict[str, float] | None = None) -> dict:
+  """Build the clip store at `store` from the dataset at `root`; returns a summary.
+
+  `offsets` (recording -> seconds, heart time = video time + offset) override the
+  adapter's. With `skip_bad`, unusable recordings are listed in the summary
+  instead of stopping the extraction; either way no partial store remains.
+  """
+  recordings = adapters.find_recordings(dataset, root, offsets)
   split_of = assign_splits([r.subject for r in recordings], settings.split_fractions,
                            settings.split_seed)
   header = dict(dataset=dataset, root=str(Path(root).resolve()),
@@ -135,7 +189,7 @@ def extract(dataset: str, root: str | Path, store: str | Path, settings: Extract
       stride = settings.train_stride if split == 'train' else settings.eval_stride
       try:
         series = rec.load_heart()
-        video, frame_t = decode_recording(rec, settings, progress=False)
+        video, frame_t, notes = decode_recording(rec, settings, progress=progress)
         clips = cut_clips(rec, video, frame_t, series, stride, settings)
         if not clips:
           raise InputError(rec.video, f'no {settings.clip_frames}-frame window with a valid '
@@ -148,7 +202,7 @@ def extract(dataset: str, root: str | Path, store: str | Path, settings: Extract
       v, h, rr, rows = zip(*clips)
       writer.splits[split].append(np.stack(v), np.stack(h), np.stack(rr), list(rows))
       taken.append(dict(recording=rec.recording, subject=rec.subject, split=split,
-                        clips=len(rows)))
+                        clips=len(rows), **notes))
     if not taken:
       raise InputError(root, 'no recording could be used')
     writer.header['taken'], writer.header['skipped'] = taken, skipped

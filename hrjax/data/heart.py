@@ -15,6 +15,10 @@ from scipy import signal
 
 HEART_CHANNELS = ('pulse', 'hr')
 MIN_BPM, MAX_BPM = 35.0, 200.0
+# R-peak to the peak of blood volume in the face: the pulse arrival (about 0.1-0.2 s to
+# the foot of the wave) plus the rise to the systolic peak. An ECG-derived pulse peaks
+# this long after each R-peak, so it lines up with the face the way a PPG would.
+PULSE_ARRIVAL_S = 0.25
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +70,30 @@ def from_ppg(t: np.ndarray, ppg: np.ndarray) -> HeartSeries:
   """A PPG waveform (rising with blood volume) with its own timestamps."""
   beats = detect_pulse_peaks(t, ppg)
   return HeartSeries(t=t, pulse=ppg, hr=rate_from_beats(beats, t), beats=beats)
+
+
+def from_beats(beats: np.ndarray, fs: float = 100.0, arrival_s: float = PULSE_ARRIVAL_S,
+               start: float | None = None, end: float | None = None) -> HeartSeries:
+  """R-peak times (s) to a series at `fs` from `start` to `end` (both within the beats;
+  by default the first and last beat).
+
+  The pulse is a train of smooth blood-volume waves (Gaussian, sd 0.1 s), one
+  peaking `arrival_s` after each R-peak: it carries the beat timing (phase and
+  rate), not a PPG's shape. Symmetric waves keep their peaks in place through
+  the band-pass that `at_frames` applies.
+  """
+  beats = np.asarray(beats, float)
+  start = beats[0] if start is None else max(start, beats[0])
+  end = beats[-1] if end is None else min(end, beats[-1])
+  t = np.arange(start, end, 1.0 / fs)
+  peaks = beats + arrival_s
+  nearest = np.searchsorted(peaks, t)
+  pulse = np.zeros_like(t)
+  for k in (-2, -1, 0, 1):  # waves further than two beats away add nothing visible
+    idx = np.clip(nearest + k, 0, len(peaks) - 1)
+    pulse += np.where((nearest + k >= 0) & (nearest + k < len(peaks)),
+                      np.exp(-0.5 * ((t - peaks[idx]) / 0.1) ** 2), 0.0)
+  return HeartSeries(t=t, pulse=pulse, hr=rate_from_beats(beats, t), beats=beats)
 
 
 def from_rate(t: np.ndarray, bpm: np.ndarray) -> HeartSeries:

@@ -1,4 +1,5 @@
-"""Video files in and out through imageio-ffmpeg (its ffmpeg binary ships in the wheel).
+"""Videos in and out: container files through imageio-ffmpeg (its ffmpeg binary ships
+in the wheel), and folders of image frames (PNG, as PURE stores them) through Pillow.
 
 Reading is streamed: frames come one at a time, so an hour of 1080p is never
 held in memory.
@@ -7,12 +8,18 @@ held in memory.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import imageio_ffmpeg
 import numpy as np
+from PIL import Image
+
+logging.getLogger('imageio_ffmpeg').setLevel(logging.ERROR)  # a scaled read is intended
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
 
 
 class InputError(ValueError):
@@ -26,10 +33,11 @@ class InputError(ValueError):
 @dataclasses.dataclass(frozen=True)
 class VideoInfo:
   path: str
-  fps: float
+  fps: float  # 0 for an image folder: its frame times must come from elsewhere
   width: int
   height: int
   duration_s: float
+  frames: int  # as the container states it (duration x fps), exact for an image folder
 
 
 def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float, crf: int = 18,
@@ -53,40 +61,105 @@ def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float, crf: in
   writer.close()
 
 
-def _open(path: Path) -> tuple[Iterator, dict]:
+def image_files(folder: Path) -> list[Path]:
+  """The frames of an image folder in order (numbers in names compared as numbers)."""
+  files = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS]
+  key = lambda p: [int(x) if x.isdigit() else x for x in re.split(r'(\d+)', p.name)]
+  return sorted(files, key=key)
+
+
+def _read_image(path: Path) -> np.ndarray:
+  try:
+    with Image.open(path) as im:
+      return np.asarray(im.convert('RGB'))
+  except (OSError, SyntaxError, ValueError) as e:
+    raise InputError(path, f'cannot read the image ({e})') from None
+
+
+def _open(path: Path, max_width: int | None = None) -> tuple[Iterator, dict]:
   if not path.is_file():
     raise InputError(path, 'video file not found')
   if path.stat().st_size == 0:
     raise InputError(path, 'video file is empty (0 bytes)')
+  params = {}
+  if max_width:  # shrink inside ffmpeg: a face detector needs no 1080p
+    params['output_params'] = ['-vf', f"scale='min({max_width},iw)':-2"]
   try:
-    reader = imageio_ffmpeg.read_frames(str(path))
+    reader = imageio_ffmpeg.read_frames(str(path), **params)
     meta = next(reader)
   except (RuntimeError, StopIteration, OSError) as e:
-    first = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
-    raise InputError(path, f'ffmpeg cannot read it as a video ({first})') from None
+    raise InputError(path, f'ffmpeg cannot read it as a video ({_ffmpeg_reason(e)})') from None
   return reader, meta
 
 
+# ffmpeg's words for the common broken files -> what they mean for the user
+_FFMPEG_REASONS = (('moov atom not found', 'truncated or unfinished file: no moov atom'),
+                   ('does not contain any stream', 'no video stream: zero frames'),
+                   ('invalid data found', 'corrupt or not a video: invalid data'),
+                   ('no such file', 'file not found'))
+
+
+def _ffmpeg_reason(e: Exception) -> str:
+  text = str(e).strip()
+  for needle, reason in _FFMPEG_REASONS:
+    if needle in text.lower():
+      return reason
+  return text.splitlines()[-1] if text else type(e).__name__
+
+
 def probe(path: str | os.PathLike) -> VideoInfo:
-  """Frame rate and size from the container, without decoding the frames."""
+  """Frame rate and size from the container (or the first image), without decoding."""
   path = Path(path)
+  if path.is_dir():
+    files = image_files(path)
+    if not files:
+      raise InputError(path, f'no image frames ({", ".join(IMAGE_EXTENSIONS)}) in this folder')
+    h, w, _ = _read_image(files[0]).shape
+    return VideoInfo(str(path), 0.0, w, h, 0.0, len(files))
   reader, meta = _open(path)
   reader.close()
   fps = float(meta.get('fps') or 0)
   if not np.isfinite(fps) or fps <= 0:
     raise InputError(path, f'container gives no usable frame rate ({meta.get("fps")})')
   w, h = meta['size']
-  return VideoInfo(str(path), fps, int(w), int(h), float(meta.get('duration') or 0))
+  duration = float(meta.get('duration') or 0)
+  return VideoInfo(str(path), fps, int(w), int(h), duration, int(round(duration * fps)))
 
 
-def iter_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
-  """Decode frames one by one as `uint8 [H, W, 3]`; raises InputError on a broken stream."""
+def _iter_images(path: Path, max_width: int | None) -> Iterator[np.ndarray]:
+  files = image_files(path)
+  if not files:
+    raise InputError(path, 'no image frames in this folder')
+  shape = None
+  for f in files:
+    frame = _read_image(f)
+    if shape is None:
+      shape = frame.shape
+    elif frame.shape != shape:
+      raise InputError(f, f'frame size {frame.shape[:2]} differs from the first {shape[:2]}')
+    if max_width and frame.shape[1] > max_width:
+      h = 2 * round(frame.shape[0] * max_width / frame.shape[1] / 2)
+      frame = np.asarray(Image.fromarray(frame).resize((max_width, h), Image.BILINEAR))
+    yield frame
+
+
+def iter_frames(path: str | os.PathLike, max_width: int | None = None) -> Iterator[np.ndarray]:
+  """Decode frames one by one as `uint8 [H, W, 3]` (at most `max_width` wide, if given).
+
+  `path` is a video file or a folder of image frames; raises InputError on a
+  broken stream or a video with no frames.
+  """
   path = Path(path)
-  reader, meta = _open(path)
-  w, h = meta['size']
+  if path.is_dir():
+    yield from _iter_images(path, max_width)
+    return
+  reader, meta = _open(path, max_width)
+  w, h = meta['size']  # after the scale filter
   count = 0
   try:
     for raw in reader:
+      if len(raw) != w * h * 3:
+        raise RuntimeError(f'frame of {len(raw)} bytes, expected {w}x{h}x3')
       count += 1
       yield np.frombuffer(raw, np.uint8).reshape(h, w, 3)
   except RuntimeError as e:

@@ -1,0 +1,251 @@
+"""Heart-signal files to `HeartSeries`: ECG in EDF/BDF, PPG waveforms, rate tables.
+
+- ECG: EDF/EDF+/BDF/BDF+ through pyEDFlib; the channel chosen by name (or a
+  bipolar pair such as `EXG1-EXG2`, as BioSemi amplifiers record ECG); an
+  optional window between two trigger codes (BDF `Status` channel or EDF+
+  annotations); R-peaks found by sleepecg's Pan-Tompkins detector and refined
+  to the peak of the QRS complex.
+- PPG/BVP: a CSV/text table (time and value, or values at a given sample rate)
+  or a channel of an EDF/BDF file.
+- Rate: a number, a CSV with one mean bpm, or a time,bpm table.
+
+Times are seconds from the start of the file, or from the start trigger when a
+window is given. Every problem is an `InputError` naming the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import numpy as np
+from absl import logging
+from scipy import signal
+
+from hrjax.data import heart
+from hrjax.data.video_io import InputError
+
+EDF_EXTENSIONS = ('.edf', '.bdf')
+STATUS_CHANNEL = 'Status'  # BioSemi's trigger channel; codes in its low 16 bits
+
+
+def repair_timestamps(t: np.ndarray, path: Path) -> np.ndarray:
+  """Timestamps must not go backwards; a few repeated ones (a logging quirk of
+  real recordings, e.g. UBFC subject 18) are spread evenly between their neighbours."""
+  d = np.diff(t)
+  if np.any(d < 0):
+    k = int(np.argmax(d < 0))
+    raise InputError(path, f'timestamps go backwards at sample {k + 1}: {t[k]} -> {t[k + 1]}')
+  repeated = d == 0
+  if repeated.sum() > 0.01 * len(d):
+    raise InputError(path, f'{int(repeated.sum())} repeated timestamps of {len(t)}')
+  if repeated.any():
+    logging.warning('%s: %d repeated timestamps, spread between their neighbours', path,
+                    int(repeated.sum()))
+    keep = np.concatenate([[True], ~repeated])
+    t = np.interp(np.arange(len(t)), np.flatnonzero(keep), t[keep])
+    if np.any(np.diff(t) <= 0):  # repeats at the very end have no later neighbour
+      raise InputError(path, 'repeated timestamps at the end of the recording')
+  return t
+
+
+def read_table(path: Path) -> np.ndarray:
+  """A numeric CSV/text table `[rows, columns]`; a non-numeric first line is a header."""
+  path = Path(path)
+  if not path.is_file():
+    raise InputError(path, 'heart file not found')
+  lines = [ln for ln in path.read_text(encoding='utf-8-sig', errors='replace').splitlines()
+           if ln.strip()]
+  rows = []
+  for lineno, line in enumerate(lines, start=1):
+    cells = [c for c in re.split(r'[,;\s]+', line.strip()) if c]
+    try:
+      rows.append([float(c) for c in cells])
+    except ValueError:
+      if lineno == 1:
+        continue  # a header
+      raise InputError(path, f'line {lineno} holds something that is not a number') from None
+  if not rows:
+    raise InputError(path, 'no numbers in the file')
+  if len({len(r) for r in rows}) != 1:
+    raise InputError(path, 'rows differ in their number of columns')
+  return np.array(rows, float)
+
+
+def no_nans(path: Path, name: str, x: np.ndarray) -> None:
+  bad = ~np.isfinite(x)
+  if bad.any():
+    raise InputError(path, f'{name} holds {int(bad.sum())} NaN or infinite values '
+                     f'(first at sample {int(np.argmax(bad))})')
+
+
+# -- EDF / BDF ------------------------------------------------------------------------------
+
+def _open_edf(path: Path):
+  import pyedflib  # only EDF/BDF input needs it
+  if not path.is_file():
+    raise InputError(path, 'heart file not found')
+  try:
+    return pyedflib.EdfReader(str(path))
+  except OSError as e:
+    raise InputError(path, f'not a readable EDF/BDF file ({e})') from None
+
+
+def _channel(reader, path: Path, name: str | None, guess: str,
+             kind: str) -> tuple[np.ndarray, float]:
+  """Samples and rate of a named channel or `A-B` pair; a guess by label when unnamed."""
+  labels = [lab.strip() for lab in reader.getSignalLabels()]
+  lower = [lab.lower() for lab in labels]
+
+  def index(label):
+    if label.lower() not in lower:
+      raise InputError(path, f'no channel {label!r}; channels present: {", ".join(labels)}')
+    return lower.index(label.lower())
+
+  if name is None:
+    guesses = [i for i, lab in enumerate(lower) if re.search(guess, lab)]
+    if len(guesses) != 1:
+      raise InputError(path, f'cannot tell which channel holds the {kind} ({len(guesses)} '
+                       f'candidates); name one; channels present: {", ".join(labels)}')
+    parts = [guesses[0]]
+  elif name.lower() in lower:
+    parts = [index(name)]
+  elif '-' in name:
+    parts = [index(p.strip()) for p in name.split('-', 1)]
+  else:
+    parts = [index(name)]
+  rates = {reader.getSampleFrequency(i) for i in parts}
+  if len(rates) != 1:
+    raise InputError(path, f'channels {name} differ in sample rate: {sorted(rates)}')
+  x = reader.readSignal(parts[0]).astype(np.float64)
+  if len(parts) == 2:
+    x = x - reader.readSignal(parts[1])
+  return x, float(rates.pop())
+
+
+def trigger_events(reader, path: Path, status_channel: str = STATUS_CHANNEL
+                   ) -> list[tuple[float, str]]:
+  """(onset seconds, code) of every trigger: BDF Status channel changes, else EDF+ annotations."""
+  labels = [lab.strip().lower() for lab in reader.getSignalLabels()]
+  if status_channel.lower() in labels:
+    i = labels.index(status_channel.lower())
+    codes = reader.readSignal(i, digital=True).astype(np.int64) & 0xFFFF
+    onsets = np.flatnonzero((codes[1:] != codes[:-1]) & (codes[1:] != 0)) + 1
+    if codes[0] != 0:
+      onsets = np.concatenate([[0], onsets])
+    fs = reader.getSampleFrequency(i)
+    return [(float(k / fs), str(int(codes[k]))) for k in onsets]
+  onsets, _, texts = reader.readAnnotations()
+  return [(float(t), str(text).strip()) for t, text in zip(onsets, texts)]
+
+
+def _window(events: list[tuple[float, str]], path: Path, start_code: str | None,
+            end_code: str | None) -> tuple[float, float]:
+  """Seconds (start, end) between the first start code and the next end code."""
+  present = sorted({code for _, code in events})
+
+  def first(code, after):
+    for t, c in events:
+      if c == str(code) and t >= after:
+        return t
+    raise InputError(path, f'no trigger {code!r}' + (f' after {after:.3f} s' if after else '') +
+                     f'; codes present: {", ".join(present) or "none"}')
+
+  start = first(start_code, 0.0) if start_code is not None else 0.0
+  end = first(end_code, start) if end_code is not None else np.inf
+  return start, end
+
+
+def detect_r_peaks(ecg: np.ndarray, fs: float) -> np.ndarray:
+  """R-peak sample indices: sleepecg's detector, then the QRS's largest |deflection|."""
+  import sleepecg  # only ECG input needs it
+  beats = np.asarray(sleepecg.detect_heartbeats(ecg - np.median(ecg), fs), int)
+  sos = signal.butter(2, [5.0, min(30.0, 0.45 * fs)], btype='band', fs=fs, output='sos')
+  qrs = np.abs(signal.sosfiltfilt(sos, ecg))
+  half = max(1, int(0.05 * fs))  # search +-50 ms: within one QRS complex
+  return np.array([b - half + int(np.argmax(qrs[max(0, b - half):b + half + 1]))
+                   if b >= half else b for b in beats], int)
+
+
+def read_ecg(path: str | Path, channel: str | None = None, start_code: str | None = None,
+             end_code: str | None = None, status_channel: str = STATUS_CHANNEL
+             ) -> heart.HeartSeries:
+  """ECG from EDF/BDF to R-peaks, instantaneous rate and an ECG-derived pulse."""
+  path = Path(path)
+  if path.suffix.lower() not in EDF_EXTENSIONS:
+    raise InputError(path, f'ECG must be an EDF or BDF file ({", ".join(EDF_EXTENSIONS)})')
+  reader = _open_edf(path)
+  try:
+    ecg, fs = _channel(reader, path, channel, r'ecg|ekg', 'ECG')
+    start, end = 0.0, np.inf
+    if start_code is not None or end_code is not None:
+      start, end = _window(trigger_events(reader, path, status_channel), path, start_code,
+                           end_code)
+  finally:
+    reader.close()
+  no_nans(path, 'the ECG channel', ecg)
+  end = min(end, len(ecg) / fs)
+  if end - start < 5:
+    raise InputError(path, f'only {max(0.0, end - start):.1f} s of ECG in the chosen window')
+  # Beats up to 2 s beyond the window let the rate and pulse cover its edges.
+  lo, hi = max(0, int((start - 2) * fs)), min(len(ecg), int((end + 2) * fs))
+  if np.ptp(ecg[lo:hi]) == 0:
+    raise InputError(path, 'the ECG channel is flat')
+  beats = (lo + detect_r_peaks(ecg[lo:hi], fs)) / fs
+  inside = (beats >= start) & (beats <= end)
+  if inside.sum() < 3:
+    raise InputError(path, f'only {inside.sum()} R-peaks found in {end - start:.1f} s of ECG')
+  series = heart.from_beats(beats - start, start=0.0, end=end - start)
+  return dataclasses.replace(series, beats=series.beats[inside])
+
+
+def read_ppg(path: str | Path, fs: float | None = None, channel: str | None = None
+             ) -> heart.HeartSeries:
+  """A PPG/BVP waveform (rising with blood volume): table or EDF/BDF channel."""
+  path = Path(path)
+  if path.suffix.lower() in EDF_EXTENSIONS:
+    reader = _open_edf(path)
+    try:
+      ppg, rate = _channel(reader, path, channel, r'ppg|pleth|bvp|pulse', 'PPG')
+    finally:
+      reader.close()
+    t = np.arange(len(ppg)) / rate
+  else:
+    table = read_table(path)
+    if table.shape[1] >= 2:
+      t, ppg = table[:, 0], table[:, 1]
+    elif fs:
+      ppg = table[:, 0]
+      t = np.arange(len(ppg)) / fs
+    else:
+      raise InputError(path, 'one column of PPG values and no sample rate: add a time column '
+                       '(seconds) or give the sample rate (fs)')
+  no_nans(path, 'the PPG', ppg)
+  no_nans(path, 'the time column', t)
+  if len(t) < 10:
+    raise InputError(path, f'only {len(t)} PPG samples')
+  return heart.from_ppg(repair_timestamps(t, path), ppg)
+
+
+def read_rate(source: str | Path) -> heart.HeartSeries:
+  """A heart rate: a number (bpm), a file with one number, or a time,bpm table."""
+  always = np.array([-1e7, 1e7])  # a constant rate holds at any time
+  if re.fullmatch(r'\s*\d+(\.\d*)?\s*', str(source)):
+    where, t, rates = 'the rate', always, np.full(2, float(source))
+  else:
+    where = Path(source)
+    table = read_table(where)
+    if table.size == 1:
+      t, rates = always, np.full(2, table[0, 0])
+    elif table.shape[1] == 2:
+      t, rates = repair_timestamps(table[:, 0], where), table[:, 1]
+    else:
+      raise InputError(where, 'expected one bpm value or two columns (time in s, bpm)')
+  no_nans(where, 'the heart rate', rates)
+  if rates.min() < heart.MIN_BPM or rates.max() > 250:
+    raise InputError(where, f'implausible heart rate {rates.min():.0f}-{rates.max():.0f} bpm')
+  return heart.from_rate(t, rates)
+
+
+HEART_KINDS = {'ecg': read_ecg, 'ppg': read_ppg, 'rate': read_rate}

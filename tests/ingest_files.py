@@ -1,0 +1,152 @@
+"""Tiny recordings of every kind the ingest path reads, written by the tests themselves.
+
+The videos pulse at known beat times: each frame darkens as a narrow blood-
+volume wave peaks `heart.PULSE_ARRIVAL_S` after each R-peak, so extraction can be
+checked for alignment against the ECG or PPG written beside them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+from PIL import Image
+
+from hrjax.data import heart
+from hrjax.data.synthetic import ecg
+
+FPS = 30.0
+
+
+def beats_for(duration_s: float, seed: int, bpm: float = 72.0) -> np.ndarray:
+  """R-peak times over [0, duration] with a little irregularity."""
+  rng = np.random.default_rng(seed)
+  rr = 60.0 / bpm * (1 + 0.08 * rng.standard_normal(int(duration_s * bpm / 60) + 4))
+  return np.cumsum(rr) - rng.uniform(0, rr[0])
+
+
+def blood_volume(t: np.ndarray, beats: np.ndarray) -> np.ndarray:
+  """Narrow waves peaking PULSE_ARRIVAL_S after each R-peak, height 1."""
+  peaks = beats + heart.PULSE_ARRIVAL_S
+  return np.exp(-0.5 * ((t[:, None] - peaks[None, :]) / 0.06) ** 2).sum(1)
+
+
+def face_frames(n: int, hw=(48, 64), t0: float = 0.0, beats=None, drawn_face: bool = False,
+                seed: int = 0) -> np.ndarray:
+  """uint8 [n, H, W, 3]: skin-coloured frames that darken with each beat's wave."""
+  h, w = hw
+  t = t0 + np.arange(n) / FPS
+  pulse = np.zeros(n) if beats is None else blood_volume(t, beats)
+  base = np.array([180.0, 130.0, 110.0])
+  frames = np.tile(base, (n, h, w, 1)) * (1 - 0.06 * pulse)[:, None, None, None]
+  frames += np.random.default_rng(seed).normal(0, 1.0, frames.shape)
+  frames = np.clip(frames, 0, 255).astype(np.uint8)
+  if drawn_face:
+    for i in range(n):  # a cartoon face drifting to the right
+      frames[i] = draw_face(frames[i], cx=w // 3 + int(i * w / 3 / max(n, 1)), cy=h // 2,
+                            r=h // 4)
+  return frames
+
+
+def draw_face(img: np.ndarray, cx: int, cy: int, r: int) -> np.ndarray:
+  """A face OpenCV's frontal Haar cascade detects: skin oval, dark eyes and brows, mouth."""
+  import cv2
+  img = img.copy()
+  img[:] = (img.astype(float) * 0.3).astype(np.uint8)
+  cv2.ellipse(img, (cx, cy), (int(r * 0.8), r), 0, 0, 360, (200, 170, 150), -1)
+  for dx in (-0.35, 0.35):
+    ex = int(cx + dx * r)
+    cv2.ellipse(img, (ex, int(cy - 0.2 * r)), (int(0.16 * r), int(0.08 * r)), 0, 0, 360,
+                (40, 30, 30), -1)
+    cv2.line(img, (int(ex - 0.2 * r), int(cy - 0.38 * r)), (int(ex + 0.2 * r), int(cy - 0.38 * r)),
+             (50, 40, 40), max(1, int(0.06 * r)))
+  cv2.line(img, (cx, int(cy - 0.1 * r)), (cx, int(cy + 0.25 * r)), (160, 130, 120),
+           max(1, int(0.05 * r)))
+  cv2.ellipse(img, (cx, int(cy + 0.5 * r)), (int(0.3 * r), int(0.08 * r)), 0, 0, 360,
+              (90, 50, 50), -1)
+  return cv2.GaussianBlur(img, (5, 5), 2)
+
+
+def write_video(path: Path, frames: np.ndarray, codec: str = 'h264') -> Path:
+  """H.264 (`.mp4`, near-lossless) or MPEG-4 Part 2 (`.avi`), or PNG frames (a folder)."""
+  path = Path(path)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  if codec == 'png':
+    path.mkdir(exist_ok=True)
+    for i, frame in enumerate(frames):
+      Image.fromarray(frame).save(path / f'Image{1_000_000_000 + i * 33_333_333}.png')
+    return path
+  _, h, w, _ = frames.shape
+  params = {'h264': dict(codec='libx264', output_params=['-crf', '4', '-preset', 'veryfast']),
+            'mpeg4': dict(codec='mpeg4', output_params=['-q:v', '1'])}[codec]
+  writer = imageio_ffmpeg.write_frames(str(path), (w, h), fps=FPS, pix_fmt_out='yuv420p',
+                                       quality=None, macro_block_size=2,
+                                       ffmpeg_log_level='error', **params)
+  writer.send(None)
+  for frame in frames:
+    writer.send(np.ascontiguousarray(frame))
+  writer.close()
+  return path
+
+
+def write_ecg(path: Path, beats: np.ndarray, duration_s: float, fs: float = 256.0,
+              triggers: dict | None = None, channels=('EXG1', 'EXG2')) -> Path:
+  """A BDF (BioSemi-like: ECG as EXG1-EXG2, triggers on `Status`) or an EDF+ file
+  (a single `ECG` channel, triggers as annotations), chosen by the suffix.
+  `triggers` maps code -> onset in seconds."""
+  import pyedflib
+  from pyedflib import highlevel
+  t = np.arange(0, duration_s, 1 / fs)
+  trace = ecg.ecg_at(t, beats, np.random.default_rng(1))
+  triggers = triggers or {}
+  if Path(path).suffix == '.bdf':
+    status = np.zeros(len(t))
+    for code, onset in triggers.items():
+      status[int(round(onset * fs)):int(round(onset * fs)) + 5] = int(code)
+    half = [trace / 2, -trace / 2]  # a bipolar lead: the difference is the ECG
+    signals = [half[i] if i < 2 else np.zeros(len(t)) for i in range(len(channels))] + [status]
+    headers = [highlevel.make_signal_header(c, 'mV', fs, -10, 10, -8388608, 8388607)
+               for c in channels]
+    headers.append(highlevel.make_signal_header('Status', '', fs, -8388608, 8388607,
+                                                -8388608, 8388607))
+    highlevel.write_edf(str(path), signals, headers, file_type=pyedflib.FILETYPE_BDFPLUS)
+  else:
+    header = highlevel.make_header()
+    header['annotations'] = [[onset, 0, str(code)] for code, onset in triggers.items()]
+    highlevel.write_edf(str(path), [trace], [highlevel.make_signal_header(
+        'ECG', 'mV', fs, -10, 10, -32768, 32767)], header=header,
+        file_type=pyedflib.FILETYPE_EDFPLUS)
+  return Path(path)
+
+
+def write_ppg_csv(path: Path, beats: np.ndarray, duration_s: float, fs: float = 64.0) -> Path:
+  t = np.arange(0, duration_s, 1 / fs)
+  Path(path).write_text('time_s,ppg\n' + ''.join(
+      f'{a:.5f},{b:.5f}\n' for a, b in zip(t, blood_volume(t, beats))))
+  return Path(path)
+
+
+def write_ubfc(folder: Path, beats: np.ndarray, n: int, codec='h264') -> None:
+  t = np.arange(n) / FPS
+  write_video(folder / ('vid.mp4' if codec == 'h264' else 'vid.avi'),
+              face_frames(n, beats=beats), codec)
+  ppg = blood_volume(t, beats)
+  (folder / 'ground_truth.txt').write_text('\n'.join(
+      ' '.join(f'{x:.6e}' for x in row) for row in (ppg, np.full(n, 70.0), t)) + '\n')
+
+
+def write_pure(root: Path, session: str, beats: np.ndarray, n: int) -> None:
+  """`root/NN-MM/NN-MM/Image<ns>.png` + `root/NN-MM/NN-MM.json` as PURE stores them."""
+  folder = root / session
+  frames_dir = write_video(folder / session, face_frames(n, beats=beats), 'png')
+  image_ns = sorted(int(p.stem[len('Image'):]) for p in frames_dir.iterdir())
+  t0 = image_ns[0]
+  wave_t = np.arange(0, n / FPS, 1 / 60.0)
+  wave = 100 + 40 * blood_volume(wave_t, beats)
+  data = {'/FullPackage': [{'Timestamp': int(t0 + s * 1e9),
+                            'Value': {'waveform': float(v), 'pulseRate': 70}}
+                           for s, v in zip(wave_t, wave)],
+          '/Image': [{'Timestamp': ns} for ns in image_ns]}
+  (folder / f'{session}.json').write_text(json.dumps(data))

@@ -1,0 +1,222 @@
+"""Real-recording ingest: codecs, face crop, ECG/PPG/rate files, layouts, alignment, bad input.
+
+Every file is written here (tests/ingest_files.py); nothing is read from outside.
+"""
+
+import numpy as np
+import pytest
+from scipy import signal
+
+from hrjax.data import adapters, clip_store, extract, face, heart, heart_files, video_io
+from hrjax.data.video_io import InputError
+from tests import ingest_files as files
+
+SETTINGS = extract.ExtractSettings(clip_frames=32, size=8, crop='none', eval_stride=32,
+                                   split_fractions=(0.0, 0.0, 1.0))
+
+
+def _extract(dataset, root, store, **kw):
+  return extract.extract(dataset, root, store, kw.pop('settings', SETTINGS), progress=False,
+                         **kw)
+
+
+def _peak_offsets(split, subject: str, beats: np.ndarray, video_t0: float, channel: str):
+  """Frames between each expected wave peak (R-peak + arrival, from the true beats) and the
+  nearest peak of the clip's video darkening or stored pulse; clip edges left out."""
+  offsets = []
+  for i in np.flatnonzero(np.array(split.subjects) == subject):
+    if channel == 'video':
+      x = -np.asarray(split.video[i], float).mean((1, 2, 3))
+    else:
+      x = np.asarray(split.heart[i, :, 0])
+    found, _ = signal.find_peaks(x, distance=8, prominence=0.3 * np.ptp(x))
+    expected = (beats + heart.PULSE_ARRIVAL_S - video_t0 - split.rows[i]['start_s']) * files.FPS
+    expected = expected[(expected > 3) & (expected < len(x) - 4)]
+    offsets += [float(np.min(np.abs(found - e))) if len(found) else 99.0 for e in expected]
+  return np.array(offsets)
+
+
+def test_codecs_decode_to_the_same_frames(tmp_path):
+  frames = files.face_frames(20, hw=(32, 48), beats=files.beats_for(1, 0))
+  for codec, name in (('h264', 'a.mp4'), ('mpeg4', 'b.avi'), ('png', 'frames')):
+    path = files.write_video(tmp_path / name, frames, codec)
+    info = video_io.probe(path)
+    decoded = np.stack(list(video_io.iter_frames(path)))
+    assert decoded.shape == frames.shape, codec
+    assert np.abs(decoded.astype(float) - frames).mean() < 3.0, codec
+    assert (info.width, info.height, info.frames) == (48, 32, 20)
+    assert info.fps == (0.0 if codec == 'png' else 30.0)
+
+
+def test_face_boxes_follow_a_moving_face_and_no_face_falls_back(tmp_path, caplog):
+  n, hw = 60, (120, 160)
+  frames = files.face_frames(n, hw=hw, drawn_face=True)
+  boxes, share, seen = face.track_faces(iter(frames), hw, 30.0, face.FaceSettings(every=5))
+  assert seen == n and share >= 0.8
+  centre_x = boxes[:, 1] + boxes[:, 3] / 2
+  truth_x = hw[1] // 3 + np.arange(n) * hw[1] / 3 / n
+  assert np.abs(centre_x - truth_x)[10:-10].max() < 8  # smoothing lags a little at the ends
+  assert np.all(boxes[:, 2] <= hw[0]) and np.all(boxes[:, 0] >= 0)
+  assert np.all(boxes[:, 2] > 1.2 * hw[0] / 4)  # enlarged beyond the face
+
+  blank = tmp_path / 'subject1'
+  files.write_ubfc(blank, files.beats_for(3, 0), 90)
+  rec = adapters.ubfc_rppg(tmp_path)[0]
+  settings = extract.ExtractSettings(crop='face', size=8)
+  with pytest.raises(InputError, match='no face found in any of 9 sampled frames'):
+    extract.decode_recording(rec, settings, progress=False)
+  import dataclasses
+  video, _, notes = extract.decode_recording(
+      rec, dataclasses.replace(settings, face_fallback='center'), progress=False)
+  assert video.shape == (90, 8, 8, 3) and notes['face_share'] == 0.0
+  assert 'cropping the centre' in caplog.text
+
+
+@pytest.mark.parametrize('suffix', ['.bdf', '.edf'])
+def test_ecg_r_peaks_inside_the_trigger_window(tmp_path, suffix):
+  beats = files.beats_for(20, 3)
+  path = files.write_ecg(tmp_path / f'rec{suffix}', beats, 20.0, triggers={'11': 4.0, '12': 16.0})
+  channel = 'EXG1-EXG2' if suffix == '.bdf' else None  # the EDF's one channel is named ECG
+  series = heart_files.read_ecg(path, channel, start_code='11', end_code='12')
+  expected = beats[(beats >= 4.0) & (beats <= 16.0)] - 4.0
+  assert len(series.beats) == len(expected)
+  assert np.abs(series.beats - expected).max() < 0.01  # within 10 ms of the true R-peaks
+  assert abs(np.median(series.hr) - 72) < 6 and series.pulse is not None
+
+
+def test_ecg_errors_name_the_file_and_what_is_there(tmp_path):
+  path = files.write_ecg(tmp_path / 'rec.bdf', files.beats_for(10, 0), 10.0, triggers={'7': 1.0})
+  with pytest.raises(InputError, match=r'rec.bdf: no channel .ECG.; channels present: EXG1, '
+                     r'EXG2, Status'):
+    heart_files.read_ecg(path, 'ECG')
+  with pytest.raises(InputError, match=r"no trigger '9'; codes present: 7"):
+    heart_files.read_ecg(path, 'EXG1-EXG2', start_code='9')
+  with pytest.raises(InputError, match='cannot tell which channel holds the ECG'):
+    heart_files.read_ecg(path)
+  (tmp_path / 'bad.edf').write_bytes(b'0       not an edf header')
+  with pytest.raises(InputError, match='bad.edf: not a readable EDF/BDF file'):
+    heart_files.read_ecg(tmp_path / 'bad.edf')
+
+
+def test_manifest_clips_line_up_with_ecg_ppg_and_offsets(tmp_path):
+  """Video brightness dips on every beat; the stored pulse must peak on the same frame."""
+  n = 240  # 8 s of video
+  beats_a = files.beats_for(14, 1)  # ECG recording starts 3 s before the video (trigger 5)
+  files.write_video(tmp_path / 'a.mp4', files.face_frames(n, (16, 16), 3.0, beats_a))
+  files.write_ecg(tmp_path / 'a.bdf', beats_a, 14.0, triggers={'5': 3.0})
+  beats_b = files.beats_for(10, 2)  # PPG starts 1 s before the video: offset 1 s
+  files.write_video(tmp_path / 'b.avi', files.face_frames(n, (16, 16), 1.0, beats_b), 'mpeg4')
+  files.write_ppg_csv(tmp_path / 'b.csv', beats_b, 10.0)
+  files.write_video(tmp_path / 'c.mp4', files.face_frames(n, (16, 16)))
+  (tmp_path / 'manifest.csv').write_text(
+      'subject,video,heart,kind,offset_s,channel,start_code\n'
+      'p1,a.mp4,a.bdf,ecg,,EXG1-EXG2,5\n'
+      'p2,b.avi,b.csv,ppg,1.0,,\n'
+      'p3,c.mp4,66,rate,,,\n')
+  summary = _extract('manifest', tmp_path / 'manifest.csv', tmp_path / 'store')
+  assert [r['clips'] for r in summary['taken']] == [7, 7, 7] and not summary['skipped']
+  split = clip_store.open_split(tmp_path / 'store', 'test')
+  for subject, beats, t0 in (('p1', beats_a, 3.0), ('p2', beats_b, 1.0)):
+    for channel in ('video', 'pulse'):  # the decoded frames and the stored heart
+      offsets = _peak_offsets(split, subject, beats, t0, channel)
+      assert len(offsets) >= 5 and offsets.max() <= 1.0, (subject, channel, offsets)
+  bpm = {s: r['mean_bpm'] for s, r in zip(split.subjects, split.rows)}
+  assert abs(bpm['p1'] - 72) < 8 and abs(bpm['p2'] - 72) < 8 and bpm['p3'] == 66
+  assert not split.heart[np.array(split.subjects) == 'p3', :, 0].any()  # rate only: no pulse
+  # Overriding p2's offset with 0 s shifts its pulse by 30 frames: this check can fail.
+  (tmp_path / 'offsets.csv').write_text('recording,offset_s\nb,0.0\n')
+  _extract('manifest', tmp_path, tmp_path / 'store2',
+           offsets=adapters.read_offsets(tmp_path / 'offsets.csv'))
+  shifted = clip_store.open_split(tmp_path / 'store2', 'test')
+  assert np.mean(_peak_offsets(shifted, 'p2', beats_b, 1.0, 'pulse') <= 1) < 0.5
+
+
+def test_ubfc_and_pure_layouts_align(tmp_path):
+  for s in (1, 2):
+    files.write_ubfc(tmp_path / 'ubfc' / f'subject{s}', files.beats_for(5, s), 150)
+    files.write_pure(tmp_path / 'pure', f'0{s}-01', files.beats_for(5, s + 10), 150)
+  for dataset in ('ubfc_rppg', 'pure'):
+    summary = _extract(dataset, tmp_path / dataset.split('_')[0], tmp_path / f'{dataset}-store')
+    assert len(summary['taken']) == 2, dataset
+    split = clip_store.open_split(tmp_path / f'{dataset}-store', 'test')
+    assert sorted(set(split.subjects)) == ['1', '2'] and len(split) == 8
+    for s in (1, 2):
+      beats = files.beats_for(5, s + (10 if dataset == 'pure' else 0))
+      offsets = _peak_offsets(split, str(s), beats, 0.0, 'pulse')
+      assert len(offsets) >= 3 and offsets.max() <= 1.0, (dataset, s, offsets)
+
+
+def _broken_ubfc(root):
+  """subject1 good; every other subject broken in one way."""
+  beats = files.beats_for(5, 0)
+  for s in range(1, 8):
+    files.write_ubfc(root / f'subject{s}', beats, 150)
+  mp4 = root / 'subject2' / 'vid.mp4'
+  mp4.write_bytes(mp4.read_bytes()[:mp4.stat().st_size // 2])
+  (root / 'subject3' / 'vid.mp4').write_bytes(b'')
+  (root / 'subject4' / 'ground_truth.txt').unlink()
+  gt = root / 'subject5' / 'ground_truth.txt'
+  gt.write_text('\n'.join(' '.join(line.split()[:12]) for line in gt.read_text().splitlines()))
+  gt = root / 'subject6' / 'ground_truth.txt'
+  gt.write_text(gt.read_text().replace(gt.read_text().split()[20], 'nan', 1))
+  lines = (root / 'subject7' / 'ground_truth.txt').read_text().splitlines()
+  t = lines[2].split()
+  t[50], t[51] = t[51], t[50]
+  (root / 'subject7' / 'ground_truth.txt').write_text('\n'.join(lines[:2] + [' '.join(t)]))
+  zero = root / 'subject8'
+  zero.mkdir()
+  writer = __import__('imageio_ffmpeg').write_frames(str(zero / 'vid.mp4'), (16, 16),
+                                                     ffmpeg_log_level='error')
+  writer.send(None)
+  writer.close()
+  (zero / 'ground_truth.txt').write_text((root / 'subject1' / 'ground_truth.txt').read_text())
+
+
+EXPECTED_PROBLEMS = {
+    'subject2': 'vid.mp4: ffmpeg cannot read it as a video (truncated',
+    'subject3': 'vid.mp4: video file is empty (0 bytes)',
+    'subject4': 'ground_truth.txt: heart file not found',
+    'subject5': 'ground_truth.txt: heart signal',  # ... covers 0.4 s: less than one clip
+    'subject6': 'ground_truth.txt: PPG or time line contains NaN',
+    'subject7': 'ground_truth.txt: timestamps go backwards at sample 51',
+    'subject8': 'vid.mp4: ffmpeg cannot read it as a video (no video stream: zero frames)',
+}
+
+
+def test_bad_input_is_named_skipped_on_request_and_leaves_no_store(tmp_path):
+  _broken_ubfc(tmp_path / 'raw')
+  with pytest.raises(InputError, match='subject2/vid.mp4: ffmpeg cannot read it'):
+    _extract('ubfc_rppg', tmp_path / 'raw', tmp_path / 'store')
+  assert not (tmp_path / 'store').exists()
+  assert sorted(p.name for p in tmp_path.iterdir()) == ['raw']  # no temporary left either
+
+  summary = _extract('ubfc_rppg', tmp_path / 'raw', tmp_path / 'store', skip_bad=True)
+  assert [r['recording'] for r in summary['taken']] == ['subject1']
+  problems = {r['recording']: f"{r['file']}: {r['problem']}" for r in summary['skipped']}
+  assert sorted(problems) == sorted(EXPECTED_PROBLEMS)
+  for name, expected in EXPECTED_PROBLEMS.items():
+    assert expected in problems[name], (name, problems[name])
+  assert 'less than one 32-frame clip' in problems['subject5']
+  assert clip_store.read_header(tmp_path / 'store')['skipped'] == summary['skipped']
+
+  with pytest.raises(InputError, match="unknown dataset layout 'ubfc'; known: ubfc_rppg"):
+    adapters.find_recordings('ubfc', tmp_path / 'raw')
+  with pytest.raises(InputError, match='no NN-MM session folders: not a PURE layout'):
+    adapters.find_recordings('pure', tmp_path / 'raw')
+
+
+def test_manifest_and_heart_file_errors(tmp_path):
+  (tmp_path / 'm.csv').write_text('subject,video,heart\n1,a.mp4,a.bdf\n')
+  with pytest.raises(InputError, match='m.csv: header lacks kind'):
+    adapters.find_recordings('manifest', tmp_path / 'm.csv')
+  (tmp_path / 'm.csv').write_text('subject,video,heart,kind\n1,a.mp4,a.bdf,eeg\n')
+  with pytest.raises(InputError, match="line 2: kind 'eeg' is not one of ecg, ppg, rate"):
+    adapters.find_recordings('manifest', tmp_path / 'm.csv')
+  (tmp_path / 'p.csv').write_text('ppg\n1\n2\n3\n')
+  with pytest.raises(InputError, match='one column of PPG values and no sample rate'):
+    heart_files.read_ppg(tmp_path / 'p.csv')
+  (tmp_path / 'r.csv').write_text('0,70\n10,300\n')
+  with pytest.raises(InputError, match=r'r.csv: implausible heart rate 70-300 bpm'):
+    heart_files.read_rate(tmp_path / 'r.csv')
+  series = heart_files.read_rate('64.5')
+  assert series.pulse is None and np.all(series.hr == 64.5)
