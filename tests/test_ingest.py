@@ -173,7 +173,7 @@ def _broken_ubfc(root):
 
 
 EXPECTED_PROBLEMS = {
-    'subject2': 'vid.mp4: ffmpeg cannot read it as a video (truncated',
+    'subject2': 'vid.mp4: ffmpeg cannot read it as a video (no moov atom: truncated',
     'subject3': 'vid.mp4: video file is empty (0 bytes)',
     'subject4': 'ground_truth.txt: heart file not found',
     'subject5': 'ground_truth.txt: heart signal',  # ... covers 0.4 s: less than one clip

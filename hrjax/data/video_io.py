@@ -93,7 +93,7 @@ def _open(path: Path, max_width: int | None = None) -> tuple[Iterator, dict]:
 
 
 # ffmpeg's words for the common broken files -> what they mean for the user
-_FFMPEG_REASONS = (('moov atom not found', 'truncated or unfinished file: no moov atom'),
+_FFMPEG_REASONS = (('moov atom not found', 'no moov atom: truncated, unfinished or not an MP4/MOV'),
                    ('does not contain any stream', 'no video stream: zero frames'),
                    ('invalid data found', 'corrupt or not a video: invalid data'),
                    ('no such file', 'file not found'))
