@@ -102,8 +102,10 @@ def decode_recording(rec: adapters.Recording, s: ExtractSettings,
   crop_at = functools.lru_cache(maxsize=64)(lambda box: frames.CropResize(box, s.size))
   decoded = tqdm.tqdm(video_io.iter_frames(rec.video), desc=rec.recording, leave=False,
                       disable=not progress, unit='frame')
+  # float16 keeps an eighth of a grey level (the area average is finer than uint8) at half
+  # the memory of float32: an hour at 30 fps and 36 pixels holds 0.8 GB until resampled.
   small = [crop_at(fixed if boxes is None else tuple(boxes[min(i, len(boxes) - 1)]))(f)
-           for i, f in enumerate(decoded)]
+           .astype(np.float16) for i, f in enumerate(decoded)]
   times = _frame_times(rec, info, len(small))
   n = min(len(times), len(small))
   out = list(frames.resample_in_time(small[:n], times[:n], s.fps))

@@ -49,7 +49,7 @@ def resample_in_time(frames: Iterable[np.ndarray], times: Iterable[float],
       t0 = t
     while prev is not None and t0 + k / fps <= t:
       w = (t0 + k / fps - prev_t) / (t - prev_t)
-      yield t0 + k / fps, prev * (1 - w) + frame * w
+      yield t0 + k / fps, prev.astype(np.float32) * (1 - w) + frame.astype(np.float32) * w
       k += 1
     if k == 0:
       yield t0, frame
