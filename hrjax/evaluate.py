@@ -6,9 +6,7 @@ subjects, N-way top-1 and mean rank, and ROC AUC, all on the very same pairs.
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 
 import jax
 import numpy as np
@@ -76,6 +74,8 @@ def summarise(scores: np.ndarray, subjects: np.ndarray, bpm: np.ndarray, cfg) ->
     out[f'top1_{n}way'], out[f'mean_rank_{n}way'] = r['top1'], r['mean_rank']
   out['per_subject_two_afc'] = metrics.per_subject_two_afc(scores, subjects)
   out['two_afc_by_rate_gap'] = metrics.two_afc_by_rate_gap(scores, subjects, bpm)
+  fpr, tpr = metrics.roc_curve(scores, subjects)
+  out['roc'] = dict(fpr=[round(float(x), 5) for x in fpr], tpr=[round(float(x), 5) for x in tpr])
   return out
 
 
@@ -99,37 +99,3 @@ def evaluate(model: PairingModel, params, cfg, mesh, store: str | None = None,
                 seconds=round(time.time() - t0, 2),
                 methods={name: summarise(s, subjects, bpm, cfg) for name, s in methods.items()})
   return report
-
-
-def format_table(report: dict) -> str:
-  first = next(iter(report['methods'].values()))
-  cols = ['two_afc', 'two_afc_ci95', 'auc'] + sorted(
-      (k for k in first if k.startswith('top1')), key=lambda k: int(k[5:-3]))
-  lines = [f"{report['store']} [{report['split']}]: {report['clips']} clips, "
-           f"{report['subjects']} subjects, heart = {report['representation']}",
-           f"{'method':<10}" + ''.join(f'{c:>16}' for c in cols)]
-  for name, m in report['methods'].items():
-    cells = []
-    for c in cols:
-      v = m[c]
-      cells.append(f'[{v[0]:.3f}, {v[1]:.3f}]' if isinstance(v, list) else f'{v:.3f}')
-    lines.append(f'{name:<10}' + ''.join(f'{c:>16}' for c in cells))
-  bins = first['two_afc_by_rate_gap']
-  lines.append('2AFC by |rate gap| of heart and foil (bpm): ' + ', '.join(
-      f"{b['lo']:.0f}-{b['hi']:.0f}: n={b['trials']}" for b in bins))
-  for name, m in report['methods'].items():
-    accs = (b['accuracy'] for b in m['two_afc_by_rate_gap'])
-    lines.append(f'{name:<10}' + ''.join(f'{a:>10.3f}' for a in accs))
-  return '\n'.join(lines)
-
-
-def write_report(report: dict, out: str | Path) -> Path:
-  """`out/report.json` (written atomically) and `out/report.txt`, the printed table."""
-  out = Path(out)
-  out.mkdir(parents=True, exist_ok=True)
-  path = out / 'report.json'
-  tmp = path.with_suffix('.json.tmp')
-  tmp.write_text(json.dumps(report, indent=1))
-  tmp.rename(path)
-  (out / 'report.txt').write_text(format_table(report) + '\n')
-  return path

@@ -68,6 +68,23 @@ def roc_auc(scores: np.ndarray, subjects: np.ndarray) -> float:
   return float(u / (len(pos) * len(neg)))
 
 
+def roc_curve(scores: np.ndarray, subjects: np.ndarray,
+              points: int = 101) -> tuple[np.ndarray, np.ndarray]:
+  """(false-positive rate, true-positive rate) of true pairs against foils, thresholds
+  from high to low, starting at (0, 0) and ending at (1, 1); at most `points` points."""
+  pos = np.sort(np.diag(scores))[::-1]
+  neg = np.sort(scores[_foil_mask(subjects)])[::-1]
+  thresholds = np.unique(np.concatenate([pos, neg]))[::-1]
+  # Predicted positive: score >= threshold; a tie moves both rates at once.
+  tpr = np.searchsorted(-pos, -thresholds, side='right') / len(pos)
+  fpr = np.searchsorted(-neg, -thresholds, side='right') / len(neg)
+  fpr, tpr = np.concatenate([[0.0], fpr]), np.concatenate([[0.0], tpr])
+  if len(fpr) > points:
+    keep = np.unique(np.linspace(0, len(fpr) - 1, points).round().astype(int))
+    fpr, tpr = fpr[keep], tpr[keep]
+  return fpr, tpr
+
+
 def n_way(scores: np.ndarray, subjects: np.ndarray, n: int, trials: int,
           seed: int = 0) -> dict:
   """Random N-way trials: a heart, its video and N-1 foil videos of N-1 other subjects.

@@ -12,6 +12,7 @@ import tqdm
 from absl import logging
 
 from hrjax import checkpoint, evaluate, parallel, train_step
+from hrjax import report as report_lib
 from hrjax.data import pipeline, prepare
 from hrjax.models.pairing import build_model
 from hrjax.writer import MetricWriter
@@ -123,12 +124,17 @@ def train_and_evaluate(cfg, workdir: str | Path, progress: bool = True,
 
 
 def _evaluate_and_write(cfg, workdir, model, params, mesh, writer, n_params,
-                        report_dir=None) -> dict:
+                        report_dir=None, checkpoint_step=None) -> dict:
   report = evaluate.evaluate(model, params, cfg, mesh)
   report['parameters'] = n_params
+  if checkpoint_step is not None:
+    report['checkpoint_step'] = checkpoint_step
+  step = int(cfg.train.steps) if checkpoint_step is None else checkpoint_step
   if jax.process_index() == 0:
-    evaluate.write_report(report, report_dir or Path(workdir) / 'eval')
-  step = int(cfg.train.steps)
+    out = Path(report_dir or Path(workdir) / 'eval')
+    report_lib.write_report(report, out)
+    writer.write_images(step, report_lib.read_figures(out))
+    writer.write_text(step, 'eval/report', report_lib.markdown(report))
   for name, m in report['methods'].items():
     writer.write_scalars(step, {f'eval/{name}/{k}': v for k, v in m.items()
                                 if isinstance(v, float) and np.isfinite(v)})
@@ -139,7 +145,7 @@ def _evaluate_and_write(cfg, workdir, model, params, mesh, writer, n_params,
                        {'two_afc': report['methods']['hrjax']['two_afc'],
                         'auc': report['methods']['hrjax']['auc']})
   writer.flush()
-  print(evaluate.format_table(report), flush=True)
+  print(report_lib.format_table(report), flush=True)
   return report
 
 
@@ -157,8 +163,8 @@ def evaluate_checkpoint(cfg, workdir: str | Path, step: int | None = None,
   logging.info('Restored step %d from %s', int(state['step']), workdir)
   writer = MetricWriter(workdir / 'tensorboard')
   report = _evaluate_and_write(cfg, workdir, model, state['params'], mesh, writer,
-                               parameter_count(state['params']), report_dir)
-  report['checkpoint_step'] = int(state['step'])
+                               parameter_count(state['params']), report_dir,
+                               checkpoint_step=int(state['step']))
   mngr.close()
   writer.close()
   return report

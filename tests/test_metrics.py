@@ -61,3 +61,12 @@ def test_per_subject_and_rate_gap_by_hand():
   bins = metrics.two_afc_by_rate_gap(S, SUBJ, bpm, edges=(0, 10))
   # 0-10: trials (0,1) win, (1,0) loss -> 0.5; 10+: (0,2) tie, (1,2) win, (2,0), (2,1) wins.
   assert [(b['trials'], b['accuracy']) for b in bins] == [(2, 0.5), (4, (0.5 + 1 + 1 + 1) / 4)]
+
+
+def test_roc_curve_by_hand_and_its_area_is_the_auc():
+  # Positives 0.9, 0.4, 0.8; negatives 0.1, 0.9, 0.5, 0.2, 0.0, 0.3 (S above).
+  fpr, tpr = metrics.roc_curve(S, SUBJ)
+  # Thresholds 0.9 (tie: 1 pos, 1 neg), 0.8, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0.
+  assert np.allclose(tpr, [0, 1 / 3, 2 / 3, 2 / 3, 1, 1, 1, 1, 1])
+  assert np.allclose(fpr, [0, 1 / 6, 1 / 6, 2 / 6, 2 / 6, 3 / 6, 4 / 6, 5 / 6, 1])
+  assert np.trapezoid(tpr, fpr) == pytest.approx(metrics.roc_auc(S, SUBJ))

@@ -29,6 +29,10 @@ def test_train_and_evaluate_writes_everything_and_resumes_exactly(tiny_data, tmp
   for m in saved['methods'].values():
     assert 0 <= m['two_afc'] <= 1 and m['two_afc_ci95'][0] <= m['two_afc_ci95'][1]
   assert report['methods']['hrjax']['two_afc'] == saved['methods']['hrjax']['two_afc']
+  for name in ('accuracy_vs_rate_gap', 'roc', 'per_subject'):  # figures a person can open
+    assert (full / 'eval' / f'{name}.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+  summary = (full / 'eval' / 'report.md').read_text()
+  assert '| hrjax (learned) |' in summary and '![roc](roc.png)' in summary
 
   # Stopped after 3 steps, then resumed: the same parameters as the unbroken run.
   part = tmp_path / 'part'
@@ -45,3 +49,9 @@ def test_train_and_evaluate_writes_everything_and_resumes_exactly(tiny_data, tmp
   again = train.evaluate_checkpoint(cfg, full)
   assert again['methods']['hrjax']['two_afc'] == report['methods']['hrjax']['two_afc']
   assert again['checkpoint_step'] == 6
+  # Any saved step, on another split, into another folder.
+  cfg_other = cfg.copy_and_resolve_references()
+  cfg_other.data.eval_split = 'train'
+  early = train.evaluate_checkpoint(cfg_other, full, step=3, report_dir=tmp_path / 'train3')
+  assert early['checkpoint_step'] == 3 and early['split'] == 'train'
+  assert json.loads((tmp_path / 'train3' / 'report.json').read_text())['checkpoint_step'] == 3

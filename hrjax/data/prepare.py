@@ -38,9 +38,11 @@ def ensure_store(cfg, progress: bool = True) -> Path:
   if store.exists():
     header = clip_store.read_header(store)
     wanted = json.loads(json.dumps(dataclasses.asdict(settings)))
-    if header['settings'] != wanted:
-      diff = {k: (header['settings'].get(k), v) for k, v in wanted.items()
-              if header['settings'].get(k) != v}
+    # Settings added after a store was written hold their defaults in it.
+    have = {**json.loads(json.dumps(dataclasses.asdict(extract.ExtractSettings()))),
+            **header['settings']}
+    if have != wanted:
+      diff = {k: (have.get(k), v) for k, v in wanted.items() if have.get(k) != v}
       raise ValueError(f'{store} was extracted with other settings {diff} (have, wanted); '
                        'remove it or point --config.data.store elsewhere')
     return store

@@ -2,6 +2,8 @@
 
   root/subjectN/vid.mp4          H.264 face video (lossy, like the public copies)
   root/subjectN/ground_truth.txt line 1 PPG, line 2 heart rate (bpm), line 3 time (s)
+  root/subjectN/regions.npy      float16 [S, S, 5]: share of frames each pixel showed each
+                                 face region (faces.REGION_NAMES), for saliency summaries
   root/synthetic.json            every subject's and recording's drawn parameters
 
 Extraction then reads it exactly as it reads a real UBFC-rPPG folder. Several
@@ -23,6 +25,8 @@ import tqdm
 
 from hrjax.data import video_io
 from hrjax.data.synthetic import faces, physiology, presets, render
+
+REGIONS_FILE = 'regions.npy'
 
 
 def recording_dir_name(subject: int, recording: int, recordings_per_subject: int) -> str:
@@ -59,9 +63,10 @@ def render_recording(out_dir: str, folder_name: str, seed: int, subject: int, re
   face_pulse_fine = np.convolve(phys.ppg, kernel, mode='same')
   face_pulse = np.interp(t_frames - lag_s, fine, face_pulse_fine)
   resp = np.interp(t_frames, fine, phys.resp)
-  frames = render.render_frames(rng, maps, t_frames, face_pulse, resp, knobs)
+  frames, occupancy = render.render_frames(rng, maps, t_frames, face_pulse, resp, knobs)
   folder = Path(out_dir) / folder_name
   folder.mkdir(parents=True, exist_ok=True)
+  np.save(folder / REGIONS_FILE, occupancy.astype(np.float16))
   knobs['chroma'] = '420' if rng.random() < knobs['yuv420'] else 'rgb'
   video_io.write_video(folder / 'vid.mp4', frames, fps, crf=int(round(knobs['crf'])),
                        chroma=knobs['chroma'])

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hrjax.data.synthetic.faces import FaceMaps, smooth_noise
+from hrjax.data.synthetic.faces import NON_SKIN, REGION_NAMES, FaceMaps, smooth_noise
 
 # Blood-volume pulse direction in normalised RGB (de Haan & van Leest 2014).
 PBV = np.array([0.33, 0.77, 0.53])
@@ -80,9 +80,22 @@ def illumination(rng: np.random.Generator, t: np.ndarray, knobs: dict) -> dict:
               gradient=gradient, wobble=wobble)
 
 
+def region_occupancy(maps: FaceMaps, motion: dict, every: int = 10) -> np.ndarray:
+  """`float32 [S, S, R]`: the share of (every `every`-th) frames in which each image
+  pixel showed each face region (`faces.REGION_NAMES`), the head's motion included."""
+  onehot = (maps.regions[..., None] == np.arange(len(REGION_NAMES))).astype(np.float32)
+  frames = range(0, len(motion['tx']), every)
+  total = sum(warp(onehot, motion['tx'][i], motion['ty'][i], motion['rot'][i],
+                   motion['scale'][i]) for i in frames)
+  total[..., NON_SKIN] += len(frames) - total.sum(-1)  # outside the head: background
+  return total / len(frames)
+
+
 def render_frames(rng: np.random.Generator, maps: FaceMaps, t: np.ndarray,
-                  pulse: np.ndarray, resp: np.ndarray, knobs: dict) -> np.ndarray:
-  """Render `uint8 [T, S, S, 3]` frames; `pulse` is blood volume at the face."""
+                  pulse: np.ndarray, resp: np.ndarray,
+                  knobs: dict) -> tuple[np.ndarray, np.ndarray]:
+  """Render `uint8 [T, S, S, 3]` frames (`pulse`: blood volume at the face), and the
+  region occupancy of the image over the recording (`region_occupancy`)."""
   size = maps.albedo.shape[0]
   motion = head_motion(rng, t, knobs, size, resp)
   light = illumination(rng, t, knobs)
@@ -103,7 +116,7 @@ def render_frames(rng: np.random.Generator, maps: FaceMaps, t: np.ndarray,
     grad = 1 + light['wobble'][i] * (light['gradient'][0] * x + light['gradient'][1] * y)
     linear = refl * (light['level'][i] * grad)[..., None] * light['colour'][i] * sensor_pattern
     frames[i] = _camera(rng, linear, gamma, knobs['noise'])
-  return frames
+  return frames, region_occupancy(maps, motion)
 
 
 def _camera(rng: np.random.Generator, linear: np.ndarray, gamma: float,
