@@ -27,6 +27,9 @@ def restore(mngr: ocp.CheckpointManager, abstract_state, data_iter=None, step: i
   step = mngr.latest_step() if step is None else step
   if step is None:
     raise FileNotFoundError(f'no checkpoint in {mngr.directory}')
+  if step not in mngr.all_steps():
+    raise FileNotFoundError(f'no checkpoint of step {step} in {mngr.directory}; saved steps: '
+                            f'{", ".join(map(str, sorted(mngr.all_steps())))}')
   items = dict(state=ocp.args.StandardRestore(abstract_state))
   if data_iter is not None:
     items['data'] = grain.checkpoint.CheckpointRestore(data_iter)

@@ -22,7 +22,7 @@ def parameter_count(params) -> int:
   return int(sum(np.prod(x.shape) for x in jax.tree.leaves(params)))
 
 
-def _setup(cfg):
+def setup(cfg):
   """Model, optimizer, mesh and an abstract (shape-only) train state."""
   mesh = parallel.data_mesh()
   parallel.check_batch_size(cfg.train.batch_size, mesh)
@@ -77,7 +77,7 @@ def train_and_evaluate(cfg, workdir: str | Path, progress: bool = True,
   if jax.process_index() == 0:
     (workdir / 'config.json').write_text(cfg.to_json_best_effort(indent=1))
   store = prepare.ensure_store(cfg, progress=progress)
-  mesh, model, tx, example, abstract_state = _setup(cfg)
+  mesh, model, tx, example, abstract_state = setup(cfg)
 
   batches = pipeline.SubjectBatches(store, 'train', cfg.train.batch_size, cfg.seed,
                                     cfg.train.augment, jax.process_index(), jax.process_count())
@@ -157,7 +157,7 @@ def evaluate_checkpoint(cfg, workdir: str | Path, step: int | None = None,
   same model is evaluated on another store (--config.data.store=...).
   """
   workdir = Path(workdir)
-  mesh, model, _, _, abstract_state = _setup(cfg)
+  mesh, model, _, _, abstract_state = setup(cfg)
   mngr = checkpoint.manager(workdir, cfg.train.max_checkpoints)
   state = checkpoint.restore(mngr, abstract_state, step=step)
   logging.info('Restored step %d from %s', int(state['step']), workdir)

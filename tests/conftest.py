@@ -45,3 +45,13 @@ def tiny_data(tmp_path_factory):
   cfg = tiny_config(base / 'raw', base / 'store')
   store = prepare.ensure_store(cfg, progress=False)
   return cfg, store
+
+
+@pytest.fixture(scope='session')
+def tiny_run(tiny_data, tmp_path_factory):
+  """(config, workdir, report): the tiny config trained (6 steps) and evaluated once."""
+  from hrjax import train
+  cfg, _ = tiny_data
+  workdir = tmp_path_factory.mktemp('run') / 'full'
+  report = train.train_and_evaluate(cfg, workdir, progress=False)
+  return cfg, workdir, report

@@ -9,17 +9,15 @@ from hrjax import checkpoint, train
 
 
 def _params(workdir, cfg):
-  mesh, _, _, _, abstract = train._setup(cfg)
+  mesh, _, _, _, abstract = train.setup(cfg)
   mngr = checkpoint.manager(workdir)
   state = checkpoint.restore(mngr, abstract)
   mngr.close()
   return jax.device_get(state['params']), int(state['step'])
 
 
-def test_train_and_evaluate_writes_everything_and_resumes_exactly(tiny_data, tmp_path):
-  cfg, _ = tiny_data
-  full = tmp_path / 'full'
-  report = train.train_and_evaluate(cfg, full, progress=False)
+def test_train_and_evaluate_writes_everything_and_resumes_exactly(tiny_run, tmp_path):
+  cfg, full, report = tiny_run
   assert (full / 'config.json').is_file()
   assert sorted(p.name for p in (full / 'checkpoints').iterdir() if p.name.isdigit()) == [
       '3', '6']

@@ -178,21 +178,27 @@ def pure(root: Path) -> list[Recording]:
     frames_dir = folder / folder.name if (folder / folder.name).is_dir() else folder
     js = next((p for p in (folder / f'{folder.name}.json', Path(root) / f'{folder.name}.json')
                if p.is_file()), folder / f'{folder.name}.json')
-
-    def load(js=js):
-      d = _pure_json(js)
-      t0 = d['images'][0] if len(d['images']) else d['t'][0]
-      heart_files.no_nans(js, 'the waveform', d['wave'])
-      return heart.from_ppg(repair_timestamps(d['t'] - t0, js), d['wave'])
-
-    def times(js=js):
-      images = _pure_json(js)['images']
-      return repair_timestamps(images - images[0], js) if len(images) > 1 else None
-
-    recordings.append(Recording(subject=folder.name.split('-')[0].lstrip('0') or '0',
-                                recording=folder.name, video=frames_dir, heart_file=js,
-                                load_heart=load, frame_times=times))
+    recordings.append(pure_recording(js, frames_dir))
   return recordings
+
+
+def pure_recording(js: Path, frames_dir: Path | None = None) -> Recording:
+  """One PURE session from its JSON: heart and frame times on the first image's clock."""
+  name = js.stem
+
+  def load():
+    d = _pure_json(js)
+    t0 = d['images'][0] if len(d['images']) else d['t'][0]
+    heart_files.no_nans(js, 'the waveform', d['wave'])
+    return heart.from_ppg(repair_timestamps(d['t'] - t0, js), d['wave'])
+
+  def times():
+    images = _pure_json(js)['images']
+    return repair_timestamps(images - images[0], js) if len(images) > 1 else None
+
+  return Recording(subject=name.split('-')[0].lstrip('0') or '0', recording=name,
+                   video=frames_dir or js.parent, heart_file=js, load_heart=load,
+                   frame_times=times)
 
 
 MANIFEST_COLUMNS = ('subject', 'video', 'heart', 'kind')

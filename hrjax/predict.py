@@ -1,0 +1,181 @@
+r"""Which of these videos shows the person whose heart this is? A trained model on your files.
+
+  python -m hrjax.predict --workdir runs/demo --heart subject5/ground_truth.txt \
+      --videos subject5/vid.mp4 subject9/vid.mp4
+  python -m hrjax.predict --workdir runs/mine --heart p01.bdf --channel EXG1-EXG2 \
+      --start_code 11 --videos a.mp4 b.mp4 c.mp4 --out prediction.json
+
+Each video is decoded and cropped the way the checkpoint's config says (or
+--crop), cut into clips, and every clip is scored against the heart signal at
+the same moments (heart time = video time + --offset_s). A video's score is the
+mean of its clips' scores; the probability is a softmax over the candidates.
+Each video is scored on its own, so the order they are given in cannot matter.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+from absl import app, flags, logging
+
+from hrjax.data import adapters, extract, heart, heart_files
+from hrjax.data.video_io import InputError
+
+HEART_KINDS = ('auto', 'ecg', 'ppg', 'rate', 'ubfc', 'pure')
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string('workdir', None, 'Training workdir holding config.json and checkpoints/.')
+flags.DEFINE_string('heart', None, 'Heart file: EDF/BDF ECG, a PPG table, a rate (file or a '
+                    'number of bpm), a UBFC ground_truth.txt or a PURE JSON.')
+flags.DEFINE_list('videos', None, 'Candidate videos (files or folders of frames).')
+flags.DEFINE_enum('heart_kind', 'auto', HEART_KINDS,
+                  'How to read --heart; auto: by its extension and name.')
+flags.DEFINE_string('channel', None, 'EDF/BDF channel (or a pair such as EXG1-EXG2).')
+flags.DEFINE_string('start_code', None, 'ECG: trigger code where the window starts.')
+flags.DEFINE_string('end_code', None, 'ECG: trigger code where the window ends.')
+flags.DEFINE_float('fs', None, 'Sample rate of a one-column PPG table (Hz).')
+flags.DEFINE_float('offset_s', 0.0, 'Heart time = video time + offset_s, for every video.')
+flags.DEFINE_enum('crop', None, ['face', 'center', 'none'],
+                  "Crop (default: the checkpoint config's data.crop).")
+flags.DEFINE_integer('step', None, 'Checkpoint step (default: the latest).')
+flags.DEFINE_string('out', None, 'Write the JSON result here (default: print it).')
+flags.DEFINE_bool('progress', True, 'Show progress bars while decoding.')
+
+
+def guess_kind(source: str) -> str:
+  """The heart file's kind from its name: EDF/BDF -> ecg, ground_truth.txt -> ubfc, ..."""
+  path = Path(source)
+  if re.fullmatch(r'\s*\d+(\.\d*)?\s*', source):
+    return 'rate'
+  if path.suffix.lower() in heart_files.EDF_EXTENSIONS:
+    return 'ecg'
+  if path.name == 'ground_truth.txt':
+    return 'ubfc'
+  if path.suffix.lower() == '.json':
+    return 'pure'
+  table = heart_files.read_table(path)
+  return 'rate' if table.size == 1 else 'ppg'
+
+
+def read_heart(source: str, kind: str = 'auto', channel: str | None = None,
+               start_code: str | None = None, end_code: str | None = None,
+               fs: float | None = None) -> tuple[heart.HeartSeries, str]:
+  """The heart signal of `source` on its own clock, and the kind it was read as."""
+  kind = guess_kind(source) if kind == 'auto' else kind
+  if kind == 'ecg':
+    return heart_files.read_ecg(source, channel, start_code, end_code), kind
+  if kind == 'ppg':
+    return heart_files.read_ppg(source, fs=fs, channel=channel), kind
+  if kind == 'rate':
+    return heart_files.read_rate(source), kind
+  if kind == 'ubfc':
+    ppg, _, t = adapters.read_ubfc_ground_truth(Path(source))
+    return heart.from_ppg(t, ppg), kind
+  if kind == 'pure':
+    recording = adapters.pure_recording(Path(source))
+    return recording.load_heart(), kind
+  raise ValueError(f'unknown heart kind {kind!r}')
+
+
+def clips_for(video: Path, series: heart.HeartSeries, heart_source: str, settings,
+              offset_s: float, progress: bool) -> list:
+  """(video clip, heart clip, rr, row) for every clip of `video` the heart covers."""
+  rec = adapters.Recording(subject='?', recording=video.name, video=video,
+                           heart_file=Path(heart_source), load_heart=lambda: series,
+                           offset_s=offset_s)
+  frames, frame_t, _ = extract.decode_recording(rec, settings, progress)
+  return extract.cut_clips(rec, frames, frame_t, series, settings.clip_frames, settings)
+
+
+def score_clips(model, params, clips: list, batch: int = 32) -> np.ndarray:
+  """The model's score (logit) of each clip's own heart-video pair."""
+  import jax
+  import jax.numpy as jnp
+  pair = jax.jit(lambda p, v, h, rr: jnp.diagonal(model.apply({'params': p}, v, h, rr)))
+  out = []
+  for i in range(0, len(clips), batch):
+    v, h, rr, _ = zip(*clips[i:i + batch])
+    out.append(np.asarray(pair(params, np.stack(v), np.stack(h), np.stack(rr))))
+  return np.concatenate(out)
+
+
+def predict(workdir: str | Path, heart_source: str, videos: list[str], *, kind: str = 'auto',
+            channel=None, start_code=None, end_code=None, fs=None, offset_s: float = 0.0,
+            crop: str | None = None, step: int | None = None, progress: bool = False) -> dict:
+  """Scores, probabilities and the chosen video; raises InputError on unusable input."""
+  from hrjax import trained
+  if not videos:
+    raise InputError(workdir, 'no videos given')
+  if len(set(videos)) != len(videos):
+    raise InputError(videos[0], 'the same video is given twice')
+  cfg = trained.load_config(workdir)
+  settings = extract.ExtractSettings.from_config(cfg.data)
+  if crop:
+    settings = dataclasses.replace(settings, crop=crop)
+  series, kind = read_heart(heart_source, kind, channel, start_code, end_code, fs)
+  if cfg.model.representation == 'waveform' and series.pulse is None:
+    raise InputError(heart_source, 'this model pairs heart waveforms, and the file holds '
+                     'only a rate: use a model trained with the hr representation')
+  clips = {}  # decoded before JAX starts its threads (ffmpeg runs in a subprocess)
+  for video in videos:
+    clips[video] = clips_for(Path(video), series, heart_source, settings, offset_s, progress)
+    if not clips[video]:
+      raise InputError(video, f'no {settings.clip_frames}-frame clip that the heart signal '
+                       'covers with a valid rate')
+  _, model, params, restored = trained.load(workdir, step)
+  results = []
+  for video in videos:
+    scores = score_clips(model, params, clips[video])
+    results.append(dict(video=str(video), score=float(scores.mean()), clips=len(scores),
+                        clip_scores=[round(float(s), 4) for s in scores],
+                        clip_starts_s=[row['start_s'] for *_, row in clips[video]]))
+  logits = np.array([r['score'] for r in results])
+  probs = np.exp(logits - logits.max())
+  probs /= probs.sum()
+  for r, p in zip(results, probs):
+    r['probability'] = float(p)
+  best = int(np.argmax(logits))
+  return dict(heart=str(heart_source), heart_kind=kind, workdir=str(workdir),
+              checkpoint_step=restored, representation=model.representation,
+              crop=settings.crop, offset_s=offset_s, chosen=results[best]['video'],
+              videos=results)
+
+
+def summary_line(result: dict) -> str:
+  chosen = next(r for r in result['videos'] if r['video'] == result['chosen'])
+  others = ', '.join(f"{r['video']} {r['probability']:.2f}"
+                     for r in result['videos'] if r is not chosen)
+  return (f"{Path(result['heart']).name}: most likely {chosen['video']} "
+          f"(p = {chosen['probability']:.2f} over {len(result['videos'])} videos, "
+          f"{chosen['clips']} clips" + (f'; others: {others}' if others else '') + ')')
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
+  if not FLAGS['verbosity'].present:
+    logging.set_verbosity(logging.WARNING)
+  try:
+    result = predict(FLAGS.workdir, FLAGS.heart, FLAGS.videos, kind=FLAGS.heart_kind,
+                     channel=FLAGS.channel, start_code=FLAGS.start_code,
+                     end_code=FLAGS.end_code, fs=FLAGS.fs, offset_s=FLAGS.offset_s,
+                     crop=FLAGS.crop, step=FLAGS.step, progress=FLAGS.progress)
+  except (InputError, FileNotFoundError, ValueError) as e:
+    print(f'predict: error: {e}', file=sys.stderr)
+    sys.exit(1)
+  print(summary_line(result))
+  text = json.dumps(result, indent=1)
+  if FLAGS.out:
+    Path(FLAGS.out).write_text(text + '\n')
+  else:
+    print(text)
+
+
+if __name__ == '__main__':
+  flags.mark_flags_as_required(['workdir', 'heart', 'videos'])
+  app.run(main)
