@@ -1,9 +1,9 @@
 r"""Which of these videos shows the person whose heart this is? A trained model on your files.
 
   python -m hrjax.predict --workdir runs/demo --heart subject5/ground_truth.txt \
-      --videos subject5/vid.mp4 subject9/vid.mp4
+      --videos subject5/vid.mp4,subject9/vid.mp4
   python -m hrjax.predict --workdir runs/mine --heart p01.bdf --channel EXG1-EXG2 \
-      --start_code 11 --videos a.mp4 b.mp4 c.mp4 --out prediction.json
+      --start_code 11 --videos a.mp4,b.mp4,c.mp4 --out prediction.json
 
 Each video is decoded and cropped the way the checkpoint's config says (or
 --crop), cut into clips, and every clip is scored against the heart signal at
@@ -29,22 +29,6 @@ from hrjax.data.video_io import InputError
 HEART_KINDS = ('auto', 'ecg', 'ppg', 'rate', 'ubfc', 'pure')
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('workdir', None, 'Training workdir holding config.json and checkpoints/.')
-flags.DEFINE_string('heart', None, 'Heart file: EDF/BDF ECG, a PPG table, a rate (file or a '
-                    'number of bpm), a UBFC ground_truth.txt or a PURE JSON.')
-flags.DEFINE_list('videos', None, 'Candidate videos (files or folders of frames).')
-flags.DEFINE_enum('heart_kind', 'auto', HEART_KINDS,
-                  'How to read --heart; auto: by its extension and name.')
-flags.DEFINE_string('channel', None, 'EDF/BDF channel (or a pair such as EXG1-EXG2).')
-flags.DEFINE_string('start_code', None, 'ECG: trigger code where the window starts.')
-flags.DEFINE_string('end_code', None, 'ECG: trigger code where the window ends.')
-flags.DEFINE_float('fs', None, 'Sample rate of a one-column PPG table (Hz).')
-flags.DEFINE_float('offset_s', 0.0, 'Heart time = video time + offset_s, for every video.')
-flags.DEFINE_enum('crop', None, ['face', 'center', 'none'],
-                  "Crop (default: the checkpoint config's data.crop).")
-flags.DEFINE_integer('step', None, 'Checkpoint step (default: the latest).')
-flags.DEFINE_string('out', None, 'Write the JSON result here (default: print it).')
-flags.DEFINE_bool('progress', True, 'Show progress bars while decoding.')
 
 
 def guess_kind(source: str) -> str:
@@ -155,6 +139,26 @@ def summary_line(result: dict) -> str:
           f"{chosen['clips']} clips" + (f'; others: {others}' if others else '') + ')')
 
 
+def define_flags() -> None:
+  """Command-line flags, defined only when run as a program (tests import the module)."""
+  flags.DEFINE_string('workdir', None, 'Training workdir holding config.json and checkpoints/.')
+  flags.DEFINE_string('heart', None, 'Heart file: EDF/BDF ECG, a PPG table, a rate (file or a '
+                      'number of bpm), a UBFC ground_truth.txt or a PURE JSON.')
+  flags.DEFINE_list('videos', None, 'Candidate videos (files or folders of frames).')
+  flags.DEFINE_enum('heart_kind', 'auto', HEART_KINDS,
+                    'How to read --heart; auto: by its extension and name.')
+  flags.DEFINE_string('channel', None, 'EDF/BDF channel (or a pair such as EXG1-EXG2).')
+  flags.DEFINE_string('start_code', None, 'ECG: trigger code where the window starts.')
+  flags.DEFINE_string('end_code', None, 'ECG: trigger code where the window ends.')
+  flags.DEFINE_float('fs', None, 'Sample rate of a one-column PPG table (Hz).')
+  flags.DEFINE_float('offset_s', 0.0, 'Heart time = video time + offset_s, for every video.')
+  flags.DEFINE_enum('crop', None, ['face', 'center', 'none'],
+                    "Crop (default: the checkpoint config's data.crop).")
+  flags.DEFINE_integer('step', None, 'Checkpoint step (default: the latest).')
+  flags.DEFINE_string('out', None, 'Write the JSON result here (default: print it).')
+  flags.DEFINE_bool('progress', True, 'Show progress bars while decoding.')
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
@@ -177,5 +181,6 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   flags.mark_flags_as_required(['workdir', 'heart', 'videos'])
   app.run(main)

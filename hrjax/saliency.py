@@ -200,13 +200,17 @@ def write(result: dict, out: str | Path) -> Path:
 
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('workdir', None, 'Training workdir (config.json and checkpoints/).')
-flags.DEFINE_string('store', None, "Clip store (default: the checkpoint config's).")
-flags.DEFINE_string('split', None, "Split (default: the config's eval split).")
-flags.DEFINE_integer('clips', 32, 'Clips to attribute, spread over the split.')
-flags.DEFINE_integer('steps', 16, 'Integrated-gradient path steps.')
-flags.DEFINE_integer('step', None, 'Checkpoint step (default: the latest).')
-flags.DEFINE_string('out', None, 'Output folder (default: WORKDIR/saliency).')
+
+
+def define_flags() -> None:
+  """Command-line flags, defined only when run as a program (tests import the module)."""
+  flags.DEFINE_string('workdir', None, 'Training workdir (config.json and checkpoints/).')
+  flags.DEFINE_string('store', None, "Clip store (default: the checkpoint config's).")
+  flags.DEFINE_string('split', None, "Split (default: the config's eval split).")
+  flags.DEFINE_integer('clips', 32, 'Clips to attribute, spread over the split.')
+  flags.DEFINE_integer('steps', 16, 'Integrated-gradient path steps.')
+  flags.DEFINE_integer('step', None, 'Checkpoint step (default: the latest).')
+  flags.DEFINE_string('out', None, 'Output folder (default: WORKDIR/saliency).')
 
 
 def main(argv):
@@ -239,5 +243,6 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   flags.mark_flags_as_required(['workdir'])
   app.run(main)
