@@ -79,11 +79,10 @@ def summarise(scores: np.ndarray, subjects: np.ndarray, bpm: np.ndarray, cfg) ->
   return out
 
 
-def evaluate(model: PairingModel, params, cfg, mesh, store: str | None = None,
-             split_name: str | None = None) -> dict:
-  """Learned model and baselines on one split of a store: a report dict."""
-  store = store or cfg.data.store
-  split_name = split_name or cfg.data.eval_split
+def evaluate(model: PairingModel, params, cfg, mesh) -> dict:
+  """Learned model and baselines on the split `cfg.data.eval_split` of the store
+  `cfg.data.store` (override both to evaluate elsewhere): a report dict."""
+  store, split_name = cfg.data.store, cfg.data.eval_split
   split = clip_store.open_split(store, split_name)
   subjects = split.subjects
   bpm = np.array([r['mean_bpm'] for r in split.rows])
