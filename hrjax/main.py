@@ -15,6 +15,7 @@ import sys
 from absl import app, flags, logging
 from ml_collections import config_flags
 
+from hrjax import cli
 from hrjax.data.video_io import InputError
 
 FLAGS = flags.FLAGS
@@ -34,10 +35,7 @@ flags.mark_flags_as_required(['config', 'workdir'])
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
-  if not FLAGS['verbosity'].present:
-    logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
+  cli.start(argv)
   import jax  # after flag parsing, so --help stays fast
 
   from hrjax import train

@@ -21,8 +21,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from absl import app, flags, logging
+from absl import app, flags
 
+from hrjax import cli
 from hrjax.data import adapters, extract, heart, heart_files
 from hrjax.data.video_io import InputError
 
@@ -160,10 +161,7 @@ def define_flags() -> None:
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
-  if not FLAGS['verbosity'].present:
-    logging.set_verbosity(logging.WARNING)
+  cli.start(argv)
   try:
     result = predict(FLAGS.workdir, FLAGS.heart, FLAGS.videos, kind=FLAGS.heart_kind,
                      channel=FLAGS.channel, start_code=FLAGS.start_code,

@@ -24,8 +24,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from absl import app, flags, logging
+from absl import app, flags
 
+from hrjax import cli
 from hrjax.data import clip_store, frames
 from hrjax.data.synthetic import faces
 from hrjax.data.synthetic.generate import REGIONS_FILE
@@ -214,10 +215,7 @@ def define_flags() -> None:
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
-  if not FLAGS['verbosity'].present:
-    logging.set_verbosity(logging.WARNING)
+  cli.start(argv)
   try:
     result = compute(FLAGS.workdir, FLAGS.store, FLAGS.split, FLAGS.clips, FLAGS.steps,
                      FLAGS.step)
