@@ -9,7 +9,7 @@ VENV := $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV),.venv)
 PY := $(VENV)/bin/python
 WORKDIR ?= runs/demo
 
-.PHONY: demo test setup setup-dev data train eval lint clean-data
+.PHONY: demo test setup setup-dev data train eval bench lint clean-data
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ train: setup
 
 eval: setup
 	$(PY) -m hrjax.main --config configs/quick.py --workdir $(WORKDIR) --mode eval
+
+# Benchmark suite (scripts/benchmark.py): step, matmul peak, loader, extraction, evaluation.
+bench: setup
+	$(PY) scripts/benchmark.py --config configs/quick.py --json runs/bench.json
 
 lint: setup-dev
 	$(PY) -m ruff check hrjax configs scripts tests

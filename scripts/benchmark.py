@@ -1,15 +1,30 @@
-"""Time the compiled train step and the evaluation encoders on random clips.
+r"""Benchmark suite: train step, matmul peak, loader, extraction, evaluation, memory.
 
-  python scripts/benchmark.py --config configs/quick.py
-  python scripts/benchmark.py --config configs/gpu.py --json runs/bench-gpu.json
+  python scripts/benchmark.py --config configs/quick.py            # make bench
+  python scripts/benchmark.py --config configs/gpu.py --only train,encode,matmul
+  python scripts/benchmark.py --store data/synthetic-default/store --json runs/bench.json
 
-Prints one table row per measurement (median over repeats after warm-up, with
-the spread as min-max) and writes the same as JSON. Runs on whatever devices
+Each measurement runs in its own process (so its peak RSS is its own), warms up,
+then reports the median over --repeats with the spread (min-max). Rows:
+
+  matmul     a large float32 matmul: the machine's practical peak GFLOP/s
+  train      the compiled train step on random clips: clips/s, GFLOP/s by XLA's cost
+             analysis, and that as a share of the matmul peak of this run
+  encode     the evaluation video encoder: clips/s
+  loader     the grain train iterator alone over --store: batches/s, and how many
+             times the train step's consumption (train clips/s / batch) it delivers
+  extract    extraction (decode, crop, resample) of --extract_videos videos of the
+             store's dataset vs plain imageio-ffmpeg decoding of the same files: frames/s
+  evaluate   every heart against every video of the store's test split: pairs/s
+Rows that need a store are skipped when there is none. Runs on whatever devices
 JAX sees (all of them, data-parallel).
 """
 
 import json
+import resource
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,13 +32,20 @@ import numpy as np
 from absl import app, flags
 from ml_collections import config_flags
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
+ROWS = ('matmul', 'train', 'encode', 'loader', 'extract', 'evaluate')
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', 'configs/quick.py', 'Experiment config.')
 flags.DEFINE_integer('repeats', 5, 'Timed repeats (the median is reported).')
 flags.DEFINE_integer('steps', 10, 'Train steps per repeat.')
+flags.DEFINE_list('only', list(ROWS), f'Rows to run, of {", ".join(ROWS)}.')
+flags.DEFINE_string('store', None, "Clip store for loader/extract/evaluate (default: the "
+                    "config's, if it exists).")
+flags.DEFINE_integer('extract_videos', 3, 'Videos of the dataset to extract and decode.')
 flags.DEFINE_string('json', None, 'Write the results here as JSON.')
+flags.DEFINE_string('row_out', None, 'Internal: run one row and write it here.')
 
 
 def random_batch(cfg, batch_size, seed=0):
@@ -47,6 +69,22 @@ def timed(fn, repeats):
   return float(np.median(times)), (float(min(times)), float(max(times)))
 
 
+def _row(what, unit, median_s, spread_s, per_call, **extra):
+  """A row: `per_call` units per timed call (clips, batches, frames, pairs, flops)."""
+  return dict(what=what, unit=unit, ms=median_s * 1e3, spread_ms=[s * 1e3 for s in spread_s],
+              rate=per_call / median_s, **extra)
+
+
+def bench_matmul(cfg, repeats, steps):
+  import jax
+  import jax.numpy as jnp
+  n = 2048 if jax.default_backend() == 'cpu' else 8192
+  a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32)
+  mm = jax.jit(lambda x: x @ x)
+  median, spread = timed(lambda: jax.block_until_ready(mm(a)), repeats)
+  return _row(f'matmul {n}^2 f32', 'GFLOP/s', median, spread, 2 * n**3 / 1e9)
+
+
 def bench_train(cfg, repeats, steps):
   import jax
 
@@ -58,8 +96,8 @@ def bench_train(cfg, repeats, steps):
   state = jax.device_put(train_step.init_state(model, tx, 0, batch), parallel.replicated(mesh))
   step = train_step.compile_train_step(model, tx, mesh)
   device_batch = parallel.put_batch(batch, mesh)
-  flops = step.lower(state, device_batch).compile().cost_analysis()
-  flops = float((flops[0] if isinstance(flops, list) else flops).get('flops', float('nan')))
+  cost = step.lower(state, device_batch).compile().cost_analysis()
+  flops = float((cost[0] if isinstance(cost, list) else cost).get('flops', float('nan')))
   holder = {'state': state}
 
   def run():
@@ -69,13 +107,12 @@ def bench_train(cfg, repeats, steps):
 
   median, spread = timed(run, repeats)
   per_step = median / steps
-  return dict(what='train step', batch=cfg.train.batch_size, ms=per_step * 1e3,
-              spread_ms=[s / steps * 1e3 for s in spread],
-              clips_per_s=cfg.train.batch_size / per_step,
-              xla_gflops_per_step=flops / 1e9, gflop_per_s=flops / per_step / 1e9)
+  return _row('train step', 'clips/s', per_step, [s / steps for s in spread],
+              cfg.train.batch_size, batch=cfg.train.batch_size,
+              xla_gflop_per_step=flops / 1e9, gflop_per_s=flops / per_step / 1e9)
 
 
-def bench_encode(cfg, repeats):
+def bench_encode(cfg, repeats, steps):
   import jax
 
   from hrjax import evaluate, parallel
@@ -88,28 +125,154 @@ def bench_encode(cfg, repeats):
   enc_v, _ = evaluate.compile_encoders(model, mesh)
   video = parallel.put_batch(batch, mesh)['video']
   median, spread = timed(lambda: jax.block_until_ready(enc_v(params, video)), repeats)
-  return dict(what='encode videos', batch=cfg.eval.batch_size, ms=median * 1e3,
-              spread_ms=[s * 1e3 for s in spread], clips_per_s=cfg.eval.batch_size / median)
+  return _row('encode videos', 'clips/s', median, spread, cfg.eval.batch_size,
+              batch=cfg.eval.batch_size)
+
+
+def bench_loader(cfg, repeats, steps, store):
+  from hrjax.data import pipeline
+  batches = pipeline.SubjectBatches(store, 'train', cfg.train.batch_size, cfg.seed,
+                                    cfg.train.augment)
+  it = pipeline.train_iterator(batches, 10**6, cfg.data.workers)
+  n = 20
+  median, spread = timed(lambda: [next(it) for _ in range(n)], repeats)
+  return _row('grain loader', 'batches/s', median, spread, n, batch=cfg.train.batch_size,
+              workers=cfg.data.workers)
+
+
+def bench_extract(cfg, repeats, steps, store):
+  import dataclasses
+
+  import imageio_ffmpeg
+
+  from hrjax.data import adapters, clip_store, extract
+  header = clip_store.read_header(store)
+  settings = extract.ExtractSettings(**{**header['settings'], 'split_fractions': tuple(
+      header['settings']['split_fractions'])})
+  recordings = adapters.find_recordings(header['dataset'], header['root'])
+  recordings = recordings[:FLAGS.extract_videos]
+  count = {}
+
+  def plain():
+    count['frames'] = sum(sum(1 for _ in imageio_ffmpeg.read_frames(str(r.video))) - 1
+                          for r in recordings)  # the first item is the metadata
+
+  def ours():
+    for r in recordings:
+      extract.decode_recording(r, settings, progress=False)
+
+  reps = max(1, repeats // 2)
+  plain_s, plain_spread = timed(plain, reps)
+  ours_s, ours_spread = timed(ours, reps)
+  return _row(f'extract ({settings.crop} crop)', 'frames/s', ours_s, ours_spread,
+              count['frames'], videos=len(recordings), frames=count['frames'],
+              plain_decode_frames_per_s=count['frames'] / plain_s,
+              plain_spread_ms=[s * 1e3 for s in plain_spread],
+              settings=dataclasses.asdict(settings)['crop'])
+
+
+def bench_evaluate(cfg, repeats, steps, store):
+  import jax
+
+  from hrjax import evaluate, parallel
+  from hrjax.data import clip_store
+  from hrjax.models.pairing import build_model
+  mesh = parallel.data_mesh()
+  model = build_model(cfg)
+  split = clip_store.open_split(store, 'test')
+  batch = random_batch(cfg, 2)
+  params = jax.device_put(model.init(jax.random.key(0), batch['video'], batch['heart'],
+                                     batch['rr'])['params'], parallel.replicated(mesh))
+  median, spread = timed(
+      lambda: evaluate.learned_scores(model, params, split, cfg.eval.batch_size, mesh),
+      max(1, repeats // 2))
+  return _row('evaluate (learned)', 'pairs/s', median, spread, len(split) ** 2,
+              clips=len(split))
+
+
+def run_row(name, cfg, store):
+  fn = globals()[f'bench_{name}']
+  args = (cfg, FLAGS.repeats, FLAGS.steps) + ((store,) if name in ('loader', 'extract',
+                                                                   'evaluate') else ())
+  row = fn(*args)
+  row['peak_rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+  return row
+
+
+def _child(name, argv) -> dict | None:
+  """Run one row in a fresh process; None if it failed (its error is printed)."""
+  with tempfile.TemporaryDirectory() as tmp:
+    out = Path(tmp) / 'row.json'
+    proc = subprocess.run([sys.executable, __file__, *argv[1:], f'--only={name}',
+                           f'--row_out={out}'], cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode != 0 or not out.exists():
+      print(f'benchmark {name} failed:\n{proc.stderr[-2000:]}', file=sys.stderr)
+      return None
+    return json.loads(out.read_text())
+
+
+def _format(rows) -> str:
+  lines = [f"{'what':<26}{'ms':>10}{'min-max ms':>18}{'rate':>12}  {'unit':<10}{'RSS MB':>8}"]
+  for r in rows:
+    spread = f"{r['spread_ms'][0]:.1f}-{r['spread_ms'][1]:.1f}"
+    lines.append(f"{r['what']:<26}{r['ms']:>10.1f}{spread:>18}{r['rate']:>12.1f}  "
+                 f"{r['unit']:<10}{r['peak_rss_mb']:>8.0f}")
+  return '\n'.join(lines)
+
+
+def _ratios(rows) -> list[str]:
+  by = {r['what'].split(' ')[0]: r for r in rows}
+  out = []
+  if 'train' in by:
+    t = by['train']
+    out.append(f"train step: {t['gflop_per_s']:.1f} GFLOP/s by XLA's count "
+               f"({t['xla_gflop_per_step']:.2f} GFLOP/step)")
+    if 'matmul' in by:
+      out.append(f"train step / matmul peak: {t['gflop_per_s'] / by['matmul']['rate']:.1%}")
+    if 'grain' in by:
+      consumed = t['rate'] / t['batch']
+      out.append(f"loader delivers {by['grain']['rate']:.1f} batches/s; the step consumes "
+                 f"{consumed:.1f}: {by['grain']['rate'] / consumed:.1f}x")
+  if 'extract' in by:
+    e = by['extract']
+    out.append(f"extraction {e['rate']:.0f} frames/s vs plain decode "
+               f"{e['plain_decode_frames_per_s']:.0f} frames/s: "
+               f"{e['rate'] / e['plain_decode_frames_per_s']:.2f}x")
+  return out
 
 
 def main(argv):
-  del argv
   import jax
   cfg = FLAGS.config
+  store = FLAGS.store or cfg.data.store
+  store = store if Path(store, 'header.json').exists() else None
+  if FLAGS.row_out:
+    Path(FLAGS.row_out).write_text(json.dumps(run_row(FLAGS.only[0], cfg, store)))
+    return
+  unknown = set(FLAGS.only) - set(ROWS)
+  if unknown:
+    raise app.UsageError(f'unknown rows {sorted(unknown)}; known: {", ".join(ROWS)}')
   device = f'{jax.device_count()} x {jax.devices()[0].device_kind} ({jax.default_backend()})'
-  rows = [bench_train(cfg, FLAGS.repeats, FLAGS.steps), bench_encode(cfg, FLAGS.repeats)]
   shape = (f'{cfg.data.clip_frames}x{cfg.data.size}x{cfg.data.size}, '
            f'channels {tuple(cfg.model.channels)}')
-  print(f'hrjax benchmark on {device}; clips {shape}; jax {jax.__version__}')
-  print(f"{'what':<16}{'batch':>6}{'ms':>10}{'min-max ms':>18}{'clips/s':>10}{'GFLOP/s':>10}")
-  for r in rows:
-    spread = f"{r['spread_ms'][0]:.1f}-{r['spread_ms'][1]:.1f}"
-    print(f"{r['what']:<16}{r['batch']:>6}{r['ms']:>10.1f}{spread:>18}{r['clips_per_s']:>10.1f}"
-          f"{r.get('gflop_per_s', float('nan')):>10.1f}")
+  print(f'hrjax benchmark on {device}; clips {shape}, batch {cfg.train.batch_size}; '
+        f'jax {jax.__version__}; store {store or "none (loader/extract/evaluate skipped)"}',
+        flush=True)
+  rows = []
+  for name in [r for r in ROWS if r in FLAGS.only]:
+    if name in ('loader', 'extract', 'evaluate') and store is None:
+      continue
+    row = _child(name, sys.argv)
+    if row:
+      rows.append(row)
+  print(_format(rows))
+  for line in _ratios(rows):
+    print(line)
   if FLAGS.json:
     Path(FLAGS.json).parent.mkdir(parents=True, exist_ok=True)
     Path(FLAGS.json).write_text(json.dumps(dict(device=device, shape=shape, rows=rows,
-                                                jax=jax.__version__), indent=1))
+                                                store=store, jax=jax.__version__,
+                                                ratios=_ratios(rows)), indent=1))
 
 
 if __name__ == '__main__':

@@ -18,9 +18,9 @@ python3 -c "import jax; print('jax', jax.__version__, jax.devices())" | tee -a "
 python3 -m pytest -q -p no:cacheprovider tests/test_layers.py tests/test_model.py \
   tests/test_metrics.py 2>&1 | tee "$out/tests.txt" | tail -3
 for cfg in quick gpu; do
-  python3 scripts/benchmark.py --config "configs/$cfg.py" --json "$out/bench-$cfg.json" \
-    2>&1 | grep -v -i warning | tee "$out/bench-$cfg.txt"
+  python3 scripts/benchmark.py --config "configs/$cfg.py" --only matmul,train,encode \
+    --json "$out/bench-$cfg.json" 2>&1 | grep -v -i warning | tee "$out/bench-$cfg.txt"
 done
 echo "== hrjax GPU check =="
 cat "$out/gpu.txt"; tail -1 "$out/tests.txt"
-for cfg in quick gpu; do echo "-- configs/$cfg.py"; tail -3 "$out/bench-$cfg.txt"; done
+for cfg in quick gpu; do echo "-- configs/$cfg.py"; tail -7 "$out/bench-$cfg.txt"; done
