@@ -11,7 +11,7 @@ import time
 import jax
 import numpy as np
 
-from hrjax import baselines, metrics, parallel
+from hrjax import baselines, distributed, metrics, parallel
 from hrjax.data import clip_store, pipeline
 from hrjax.data.heart import standardise
 from hrjax.models import spectral
@@ -34,7 +34,7 @@ def learned_scores(model: PairingModel, params, split: clip_store.Split, batch_s
   enc_v, enc_h = compile_encoders(model, mesh)
   hs, vs = [], []
   for batch, n in pipeline.eval_batches(split, batch_size):
-    b = parallel.put_batch(batch, mesh)
+    b = parallel.put_batch(distributed.process_slice(batch), mesh)
     vs.append(np.asarray(enc_v(params, b['video']))[:n])
     hs.append(np.asarray(enc_h(params, b['heart'], b['rr']))[:n])
   h, v = np.concatenate(hs), np.concatenate(vs)

@@ -31,6 +31,12 @@ flags.DEFINE_integer('step', None, 'With --mode eval: the checkpoint step to res
 flags.DEFINE_string('report_dir', None, 'With --mode eval: write the report here instead of '
                     'WORKDIR/eval (e.g. when evaluating on another --config.data.store).')
 flags.DEFINE_bool('progress', True, 'Show progress bars.')
+flags.DEFINE_string('coordinator', None, 'Several processes: host:port of process 0 '
+                    '(or HRJAX_COORDINATOR; Slurm and Open MPI are detected).')
+flags.DEFINE_integer('num_processes', None, 'Several processes: how many (or '
+                     'HRJAX_NUM_PROCESSES).')
+flags.DEFINE_integer('process_id', None, 'Several processes: this one, 0 .. num_processes-1 '
+                     '(or HRJAX_PROCESS_ID).')
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
@@ -38,7 +44,8 @@ def main(argv):
   cli.start(argv)
   import jax  # after flag parsing, so --help stays fast
 
-  from hrjax import train
+  from hrjax import distributed, train
+  distributed.initialize(FLAGS.coordinator, FLAGS.num_processes, FLAGS.process_id)
   logging.info('JAX process %d of %d, %d local devices of %d', jax.process_index(),
                jax.process_count(), jax.local_device_count(), jax.device_count())
   try:

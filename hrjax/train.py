@@ -88,8 +88,9 @@ def train_and_evaluate(cfg, workdir: str | Path, progress: bool = True,
   n_params = parameter_count(state['params'])
   logging.info('Model: %s heart, %d parameters; %d devices', cfg.model.representation,
                n_params, jax.device_count())
-  print(f'hrjax: {n_params:,} parameters, {cfg.model.representation} heart, '
-        f'{jax.device_count()} device(s)', flush=True)
+  if jax.process_index() == 0:
+    print(f'hrjax: {n_params:,} parameters, {cfg.model.representation} heart, '
+          f'{jax.device_count()} device(s) in {jax.process_count()} process(es)', flush=True)
 
   writer = MetricWriter(workdir / 'tensorboard')
   step_fn = train_step.compile_train_step(model, tx, mesh)
@@ -97,7 +98,7 @@ def train_and_evaluate(cfg, workdir: str | Path, progress: bool = True,
   start = int(state['step'])
   end = cfg.train.steps if stop_after is None else min(stop_after, cfg.train.steps)
   t_last, step_last = time.time(), start
-  pbar = tqdm.tqdm(range(start, end), desc='train', disable=not progress,
+  pbar = tqdm.tqdm(range(start, end), desc='train', disable=not progress or jax.process_index(),
                    initial=start, total=cfg.train.steps)
   for step in pbar:
     batch = next(data_iter)
@@ -145,7 +146,8 @@ def _evaluate_and_write(cfg, workdir, model, params, mesh, writer, n_params,
                        {'two_afc': report['methods']['hrjax']['two_afc'],
                         'auc': report['methods']['hrjax']['auc']})
   writer.flush()
-  print(report_lib.format_table(report), flush=True)
+  if jax.process_index() == 0:
+    print(report_lib.format_table(report), flush=True)
   return report
 
 

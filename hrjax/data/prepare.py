@@ -33,6 +33,27 @@ def _check_synthetic(root: Path, wanted: dict) -> None:
 
 
 def ensure_store(cfg, progress: bool = True) -> Path:
+  """The clip store the config names: checked, or generated and extracted first.
+
+  With several processes, process 0 builds it while the others wait; they then
+  read it from the same path (a shared file system, or a copy made beforehand).
+  """
+  import jax
+
+  from hrjax import distributed
+  if jax.process_index() == 0:
+    store = _ensure_store(cfg, progress)
+  distributed.barrier('clip store ready')
+  if jax.process_index() != 0:
+    store = Path(cfg.data.store)
+    if not (store / 'header.json').is_file():
+      raise FileNotFoundError(f'{store}: process {jax.process_index()} cannot see the clip '
+                              'store process 0 built; put it on a shared file system')
+    _ensure_store(cfg, progress)  # checks its settings
+  return store
+
+
+def _ensure_store(cfg, progress: bool) -> Path:
   store, root = Path(cfg.data.store), Path(cfg.data.root)
   settings = extract.ExtractSettings.from_config(cfg.data)
   if store.exists():
