@@ -9,7 +9,11 @@ then reports the median over --repeats with the spread (min-max). Rows:
 
   matmul     a large float32 matmul: the machine's practical peak GFLOP/s
   train      the compiled train step on random clips: clips/s, GFLOP/s by XLA's cost
-             analysis, and that as a share of the matmul peak of this run
+             analysis and counted by hand (`analytic_train_flops`), each as a share
+             of the matmul peak of this run
+  torch      the same network, loss and optimizer in PyTorch (scripts/torch_twin.py), when
+             torch is installed; train and torch rows run twice, alternating, and
+             the ratio of their times is printed
   encode     the evaluation video encoder: clips/s
   loader     the grain train iterator alone over --store: batches/s, and how many
              times the train step's consumption (train clips/s / batch) it delivers
@@ -20,6 +24,7 @@ Rows that need a store are skipped when there is none. Runs on whatever devices
 JAX sees (all of them, data-parallel).
 """
 
+import importlib.util
 import json
 import resource
 import subprocess
@@ -34,8 +39,9 @@ from ml_collections import config_flags
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / 'scripts'))
 
-ROWS = ('matmul', 'train', 'encode', 'loader', 'extract', 'evaluate')
+ROWS = ('matmul', 'train', 'torch', 'encode', 'loader', 'extract', 'evaluate')
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', 'configs/quick.py', 'Experiment config.')
 flags.DEFINE_integer('repeats', 5, 'Timed repeats (the median is reported).')
@@ -75,6 +81,27 @@ def _row(what, unit, median_s, spread_s, per_call, **extra):
               rate=per_call / median_s, **extra)
 
 
+def analytic_train_flops(cfg, batch: int) -> float:
+  """FLOPs of one train step counted by hand from the config: the (2+1)D blocks' convolutions
+  and projections (2 per multiply-add); backward = 2x forward, except the first layer, whose
+  input (the video) needs no gradient. The heart branch, pooling and the score are left out
+  (under 1% here)."""
+  t, side, k_t = cfg.data.clip_frames, cfg.data.size, 5
+  cin, fwd, first = 3, 0.0, 0.0
+  for i, c in enumerate(cfg.model.channels):
+    if i == 0:
+      side = -(-side // 2)  # stride 2, SAME
+    hw = side * side
+    spatial = 2 * batch * t * hw * 9 * cin * c
+    context = 2 * batch * hw * 9 * 3 * c if i == 0 else 0  # appearance, once per clip
+    fwd += spatial + context + 2 * batch * t * hw * (k_t * c * c + c * c)
+    first = first or spatial + context
+    cin = c
+    if i < len(cfg.model.channels) - 1:
+      side //= 2
+  return 3 * fwd - first
+
+
 def bench_matmul(cfg, repeats, steps):
   import jax
   import jax.numpy as jnp
@@ -107,9 +134,26 @@ def bench_train(cfg, repeats, steps):
 
   median, spread = timed(run, repeats)
   per_step = median / steps
+  analytic = analytic_train_flops(cfg, cfg.train.batch_size)
   return _row('train step', 'clips/s', per_step, [s / steps for s in spread],
               cfg.train.batch_size, batch=cfg.train.batch_size,
-              xla_gflop_per_step=flops / 1e9, gflop_per_s=flops / per_step / 1e9)
+              xla_gflop_per_step=flops / 1e9, gflop_per_s=flops / per_step / 1e9,
+              analytic_gflop_per_step=analytic / 1e9,
+              analytic_gflop_per_s=analytic / per_step / 1e9)
+
+
+def bench_torch(cfg, repeats, steps):
+  import torch
+  import torch_twin
+  step, n_params = torch_twin.make_step(cfg.train.batch_size, cfg.data.clip_frames,
+                                        cfg.data.size, cfg.model.channels,
+                                        cfg.train.learning_rate)
+  median, spread = timed(lambda: [step() for _ in range(steps)], repeats)
+  per_step = median / steps
+  analytic = analytic_train_flops(cfg, cfg.train.batch_size)
+  return _row(f'torch {torch.__version__}', 'clips/s', per_step, [s / steps for s in spread],
+              cfg.train.batch_size, batch=cfg.train.batch_size, parameters=n_params,
+              threads=torch.get_num_threads(), analytic_gflop_per_s=analytic / per_step / 1e9)
 
 
 def bench_encode(cfg, repeats, steps):
@@ -211,6 +255,26 @@ def _child(name, argv) -> dict | None:
     return json.loads(out.read_text())
 
 
+def _merge_repeated(rows):
+  """Rows run more than once (alternating train/torch): one row, mean of the medians."""
+  merged = {}
+  for r in rows:
+    if r['what'] in merged:
+      m = merged[r['what']]
+      m['runs_ms'].append(r['ms'])
+      m['ms'] = float(np.mean(m['runs_ms']))
+      m['rate'] = m['rate'] * m['per_run_ms'] / m['ms']
+      m['spread_ms'] = [min(m['spread_ms'][0], r['spread_ms'][0]),
+                        max(m['spread_ms'][1], r['spread_ms'][1])]
+      for k in ('gflop_per_s', 'analytic_gflop_per_s'):
+        if k in m:
+          m[k] = m[k] * m['per_run_ms'] / m['ms']
+      m['per_run_ms'] = m['ms']
+    else:
+      merged[r['what']] = dict(r, runs_ms=[r['ms']], per_run_ms=r['ms'])
+  return list(merged.values())
+
+
 def _format(rows) -> str:
   lines = [f"{'what':<26}{'ms':>10}{'min-max ms':>18}{'rate':>12}  {'unit':<10}{'RSS MB':>8}"]
   for r in rows:
@@ -226,13 +290,22 @@ def _ratios(rows) -> list[str]:
   if 'train' in by:
     t = by['train']
     out.append(f"train step: {t['gflop_per_s']:.1f} GFLOP/s by XLA's count "
-               f"({t['xla_gflop_per_step']:.2f} GFLOP/step)")
+               f"({t['xla_gflop_per_step']:.2f} GFLOP/step), {t['analytic_gflop_per_s']:.1f} "
+               f"counted by hand ({t['analytic_gflop_per_step']:.2f} GFLOP/step)")
     if 'matmul' in by:
-      out.append(f"train step / matmul peak: {t['gflop_per_s'] / by['matmul']['rate']:.1%}")
+      peak = by['matmul']['rate']
+      out.append(f"train step / matmul peak: {t['gflop_per_s'] / peak:.1%} (XLA's count), "
+                 f"{t['analytic_gflop_per_s'] / peak:.1%} (by hand)")
     if 'grain' in by:
       consumed = t['rate'] / t['batch']
       out.append(f"loader delivers {by['grain']['rate']:.1f} batches/s; the step consumes "
                  f"{consumed:.1f}: {by['grain']['rate'] / consumed:.1f}x")
+  if 'train' in by and 'torch' in by:
+    t, p = by['train'], by['torch']
+    runs = lambda r: ', '.join(f'{ms:.1f}' for ms in r['runs_ms'])
+    out.append(f"PyTorch step {p['ms']:.1f} ms ({p['analytic_gflop_per_s']:.1f} GFLOP/s by "
+               f"hand), hrjax {t['ms']:.1f} ms: hrjax/PyTorch speed {p['ms'] / t['ms']:.2f}x "
+               f"(alternating runs, ms: hrjax {runs(t)}; torch {runs(p)})")
   if 'extract' in by:
     e = by['extract']
     out.append(f"extraction {e['rate']:.0f} frames/s vs plain decode "
@@ -258,13 +331,21 @@ def main(argv):
   print(f'hrjax benchmark on {device}; clips {shape}, batch {cfg.train.batch_size}; '
         f'jax {jax.__version__}; store {store or "none (loader/extract/evaluate skipped)"}',
         flush=True)
+  names = [r for r in ROWS if r in FLAGS.only]
+  if 'torch' in names and importlib.util.find_spec('torch') is None:
+    print('torch is not installed: the PyTorch comparison is skipped')
+    names.remove('torch')
+  if 'torch' in names and 'train' in names:  # alternate: train, torch, train, torch
+    names = names[:names.index('train')] + ['train', 'torch', 'train', 'torch'] + [
+        n for n in names[names.index('train') + 1:] if n != 'torch']
   rows = []
-  for name in [r for r in ROWS if r in FLAGS.only]:
+  for name in names:
     if name in ('loader', 'extract', 'evaluate') and store is None:
       continue
     row = _child(name, sys.argv)
     if row:
       rows.append(row)
+  rows = _merge_repeated(rows)
   print(_format(rows))
   for line in _ratios(rows):
     print(line)
