@@ -10,7 +10,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from hrjax import checkpoint, train
+from hrjax import trained
 
 WORKER = Path(__file__).with_name('multihost_worker.py')
 
@@ -34,12 +34,9 @@ def _run(cfg, workdir, processes, steps=4):
   return outs
 
 
-def _params(cfg, workdir):
-  _, _, _, _, abstract = train.setup(cfg)
-  mngr = checkpoint.manager(workdir)
-  state = checkpoint.restore(mngr, abstract)
-  mngr.close()
-  return jax.device_get(state['params']), int(state['step'])
+def _params(workdir):
+  _, _, params, step = trained.load(workdir)
+  return jax.device_get(params), step
 
 
 def test_two_processes_train_like_one(tiny_data, tmp_path):
@@ -47,8 +44,8 @@ def test_two_processes_train_like_one(tiny_data, tmp_path):
   outs = _run(cfg, tmp_path / 'two', 2)
   _run(cfg, tmp_path / 'one', 1)
   assert 'in 2 process(es)' in outs[0] and 'hrjax:' not in outs[1]  # process 0 speaks
-  p_two, s_two = _params(cfg, tmp_path / 'two')
-  p_one, s_one = _params(cfg, tmp_path / 'one')
+  p_two, s_two = _params(tmp_path / 'two')
+  p_one, s_one = _params(tmp_path / 'one')
   assert s_two == s_one == 4
   for a, b in zip(jax.tree.leaves(p_two), jax.tree.leaves(p_one)):
     np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-6)

@@ -5,15 +5,12 @@ import json
 import jax
 import numpy as np
 
-from hrjax import checkpoint, train
+from hrjax import train, trained
 
 
-def _params(workdir, cfg):
-  mesh, _, _, _, abstract = train.setup(cfg)
-  mngr = checkpoint.manager(workdir)
-  state = checkpoint.restore(mngr, abstract)
-  mngr.close()
-  return jax.device_get(state['params']), int(state['step'])
+def _params(workdir):
+  _, _, params, step = trained.load(workdir)
+  return jax.device_get(params), step
 
 
 def test_train_and_evaluate_writes_everything_and_resumes_exactly(tiny_run, tmp_path):
@@ -37,8 +34,8 @@ def test_train_and_evaluate_writes_everything_and_resumes_exactly(tiny_run, tmp_
   assert train.train_and_evaluate(cfg, part, progress=False, stop_after=3) is None
   assert sorted(p.name for p in (part / 'checkpoints').iterdir() if p.name.isdigit()) == ['3']
   train.train_and_evaluate(cfg, part, progress=False)
-  p_full, s_full = _params(full, cfg)
-  p_part, s_part = _params(part, cfg)
+  p_full, s_full = _params(full)
+  p_part, s_part = _params(part)
   assert s_full == s_part == 6
   for a, b in zip(jax.tree.leaves(p_full), jax.tree.leaves(p_part)):
     np.testing.assert_array_equal(a, b)
