@@ -148,3 +148,15 @@ def test_lagged_correlation_finds_a_shift():
   shifted = np.roll(x, 2, axis=1)
   c = spectral.lagged_correlation(jnp.asarray(shifted), jnp.asarray(x), 3)
   assert int(jnp.argmax(c[0, 0])) == 3 + 2
+
+
+def test_bfloat16_blocks_score_like_float32_with_the_same_float32_weights():
+  m, params = model_and_params('waveform')
+  v, h, rr = inputs(6, seed=3)
+  f32 = m.apply({'params': params}, v, h, rr)
+  bf16 = PairingModel(representation='waveform', channels=(4, 8, 8), features=2,
+                      dtype=jnp.bfloat16).apply({'params': params}, v, h, rr)
+  assert bf16.dtype == jnp.float32  # the score and everything after the blocks stay float32
+  assert jax.tree.leaves(params)[0].dtype == jnp.float32
+  assert np.corrcoef(np.ravel(f32), np.ravel(bf16))[0, 1] > 0.98
+  assert np.abs(np.asarray(bf16) - np.asarray(f32)).max() < 0.1 * np.abs(np.asarray(f32)).max()

@@ -8,6 +8,8 @@ one matrix product. `tests/test_layers.py` checks them against `lax.conv` in 3-D
 
 from __future__ import annotations
 
+from typing import Any
+
 import flax.linen as nn
 import jax
 from jax import lax
@@ -43,6 +45,7 @@ class FactorisedBlock(nn.Module):
   k_space: int = 3
   k_time: int = 5
   stride: int = 1
+  dtype: Any = None  # compute dtype (e.g. bfloat16); None: as the inputs. Parameters stay float32
 
   @nn.compact
   def __call__(self, x: jax.Array, context: jax.Array | None = None) -> jax.Array:
@@ -60,10 +63,14 @@ class FactorisedBlock(nn.Module):
     bs = self.param('spatial_bias', nn.initializers.zeros, (self.mid,))
     bt = self.param('temporal_bias', nn.initializers.zeros, (self.mid,))
     bp = self.param('project_bias', nn.initializers.zeros, (self.out,))
+    if self.dtype is not None:  # compute in dtype from the float32 master weights
+      x, ws, wt, wp, bs, bt, bp = (a.astype(self.dtype) for a in (x, ws, wt, wp, bs, bt, bp))
     y = spatial_conv(x, ws, self.stride) + bs
     if context is not None:
       wc = self.param('spatial_context', init,
                       (self.k_space, self.k_space, context.shape[-1], self.mid))
+      if self.dtype is not None:
+        context, wc = context.astype(self.dtype), wc.astype(self.dtype)
       y = y + spatial_conv(context[:, None], wc, self.stride)
     x = nn.relu(y)
     x = nn.relu(temporal_conv(x, wt) + bt)

@@ -29,7 +29,7 @@ class PairingModel(nn.Module):
   max_lag: int = 3  # frames of heart-video misalignment searched (waveform)
   gain: float = 50.0
   norm_window: int = 0
-  dtype: Any = jnp.float32  # compute dtype of the video input
+  dtype: Any = None  # compute dtype of the video encoder's (2+1)D blocks; None: float32
 
   def setup(self):
     if self.representation not in REPRESENTATIONS:
@@ -93,4 +93,10 @@ def build_model(cfg) -> PairingModel:
   return PairingModel(representation=cfg.model.representation,
                       channels=tuple(cfg.model.channels), features=cfg.model.features,
                       fps=cfg.data.fps, max_lag=cfg.model.max_lag, gain=cfg.model.gain,
-                      norm_window=cfg.model.norm_window)
+                      norm_window=cfg.model.norm_window,
+                      dtype=_compute_dtype(cfg.model.get('compute_dtype', 'float32')))
+
+
+def _compute_dtype(name: str):
+  """None for float32 (no casts at all: the plain float32 graph), else the JAX dtype."""
+  return None if name == 'float32' else jnp.dtype(name)

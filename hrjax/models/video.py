@@ -50,19 +50,21 @@ class VideoEncoder(nn.Module):
   k_time: int = 5
   gain: float = 50.0
   norm_window: int = 0  # frames of the moving mean the input is normalised by; 0: clip mean
-  dtype: Any = jnp.float32  # compute dtype of the input normalisation
+  dtype: Any = None  # compute dtype of the (2+1)D blocks (bfloat16 on GPUs); None: float32
 
   @nn.compact
   def __call__(self, video: jax.Array) -> jax.Array:
-    x, appearance = normalise_video(video, self.gain, window=self.norm_window,
-                                    dtype=self.dtype)
+    # At least float32 here: a 0.5% colour change is below bfloat16's resolution of a
+    # 0-255 level; once divided by its mean and scaled by `gain` it is O(1) and survives.
+    wide = jnp.promote_types(self.dtype or jnp.float32, jnp.float32)
+    x, appearance = normalise_video(video, self.gain, window=self.norm_window, dtype=wide)
     # A linear colour projection of the mean relative change (what GREEN, CHROM and
     # POS compute by hand) as a direct path; the convolutions learn what it misses.
     colour = nn.Dense(self.out_features, use_bias=False, name='colour_skip')(
         x.mean(axis=(2, 3)))
     for i, c in enumerate(self.channels):
       x = FactorisedBlock(mid=c, out=c, k_time=self.k_time, stride=2 if i == 0 else 1,
-                          name=f'block{i}')(x, appearance if i == 0 else None)
+                          dtype=self.dtype, name=f'block{i}')(x, appearance if i == 0 else None)
       if i < len(self.channels) - 1:
         x = avg_pool_space(x, 2)
     # Where to look is a property of the face, not of a frame: weights from the time mean.
@@ -70,6 +72,7 @@ class VideoEncoder(nn.Module):
     logits = nn.Dense(1, use_bias=False, name='attention')(x.mean(axis=1))  # [B, H, W, 1]
     b, h, w, _ = logits.shape
     weights = jax.nn.softmax(logits.reshape(b, h * w), axis=-1).reshape(b, 1, h, w, 1)
+    x = x.astype(wide)  # pooling, band-pass and correlation at least in float32
     pooled = (x * weights).sum(axis=(2, 3))  # [B, T, C]
     w_out = self.param('out', nn.initializers.lecun_normal(),
                        (3, pooled.shape[-1], self.out_features))
