@@ -1,6 +1,9 @@
-"""GPU-sized run: longer, larger clips (160 frames of 72x72), wider network, bigger batch.
+"""GPU-sized run: longer, larger clips (160 frames of 72x72), wider network, bigger batch,
+(2+1)D blocks in bfloat16 with float32 master weights (1.5x the float32 step on an H200).
 
   python -m hrjax.main --config configs/gpu.py --workdir runs/gpu
+  python -m hrjax.main --config configs/gpu.py --workdir runs/gpu32 \
+      --config.model.compute_dtype=float32
 """
 
 from configs import default
@@ -18,6 +21,7 @@ def get_config(arg=None):
   c.synthetic.duration_s = 30.0
   c.synthetic.size = 144
   c.model.channels = (16, 32, 64)
+  c.model.compute_dtype = 'bfloat16'
   c.train.batch_size = 64
   c.train.steps = 5000
   c.data.workers = 4

@@ -21,6 +21,9 @@ for cfg in quick gpu; do
   python3 scripts/benchmark.py --config "configs/$cfg.py" --only matmul,train,encode \
     --json "$out/bench-$cfg.json" 2>&1 | grep -v -i warning | tee "$out/bench-$cfg.txt"
 done
+# The gpu config computes its blocks in bfloat16; the same in float32 for comparison.
+python3 scripts/benchmark.py --config configs/gpu.py --only train --config.model.compute_dtype=float32 \
+  --json "$out/bench-gpu-float32.json" 2>&1 | grep -v -i warning | tee "$out/bench-gpu-float32.txt"
 echo "== hrjax GPU check =="
 cat "$out/gpu.txt"; tail -1 "$out/tests.txt"
-for cfg in quick gpu; do echo "-- configs/$cfg.py"; tail -7 "$out/bench-$cfg.txt"; done
+for cfg in quick gpu gpu-float32; do echo "-- $cfg"; tail -7 "$out/bench-$cfg.txt"; done
