@@ -77,11 +77,15 @@ def clips_for(video: Path, series: heart.HeartSeries, heart_source: str, setting
   return extract.cut_clips(rec, frames, frame_t, series, settings.clip_frames, settings)
 
 
-def score_clips(model, params, clips: list, batch: int = 32) -> np.ndarray:
-  """The model's score (logit) of each clip's own heart-video pair."""
+def pair_scorer(model):
+  """jit'd (params, video, heart, rr) -> the score (logit) of each clip's own pair."""
   import jax
   import jax.numpy as jnp
-  pair = jax.jit(lambda p, v, h, rr: jnp.diagonal(model.apply({'params': p}, v, h, rr)))
+  return jax.jit(lambda p, v, h, rr: jnp.diagonal(model.apply({'params': p}, v, h, rr)))
+
+
+def score_clips(pair, params, clips: list, batch: int = 32) -> np.ndarray:
+  """`pair` (from `pair_scorer`) over all clips, `batch` at a time."""
   out = []
   for i in range(0, len(clips), batch):
     v, h, rr, _ = zip(*clips[i:i + batch])
@@ -113,9 +117,10 @@ def predict(workdir: str | Path, heart_source: str, videos: list[str], *, kind: 
       raise InputError(video, f'no {settings.clip_frames}-frame clip that the heart signal '
                        'covers with a valid rate')
   _, model, params, restored = trained.load(workdir, step)
+  pair = pair_scorer(model)  # compiled once for all videos (per batch shape)
   results = []
   for video in videos:
-    scores = score_clips(model, params, clips[video])
+    scores = score_clips(pair, params, clips[video])
     results.append(dict(video=str(video), score=float(scores.mean()), clips=len(scores),
                         clip_scores=[round(float(s), 4) for s in scores],
                         clip_starts_s=[row['start_s'] for *_, row in clips[video]]))

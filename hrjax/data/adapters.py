@@ -148,6 +148,7 @@ def roi_mean_hr(root: Path) -> list[Recording]:
   return recordings
 
 
+@functools.lru_cache(maxsize=4)  # the heart and the frame times come from one file
 def _pure_json(path: Path) -> dict:
   if not path.is_file():
     raise InputError(path, 'heart file not found')
