@@ -62,6 +62,7 @@ def main(argv):
 
 
 def run():
+  cli.tune_malloc()
   app.run(main)
 
 

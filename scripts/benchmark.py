@@ -21,11 +21,14 @@ then reports the median over --repeats with the spread (min-max). Rows:
              store's dataset vs plain imageio-ffmpeg decoding of the same files: frames/s
   evaluate   every heart against every video of the store's test split: pairs/s
 Rows that need a store are skipped when there is none. Runs on whatever devices
-JAX sees (all of them, data-parallel).
+JAX sees (all of them, data-parallel). Every row, PyTorch's too, runs with
+GLIBC_TUNABLES=glibc.malloc.hugetlb=1 unless the variable is already set (as
+`make` sets it; see README, CPU memory note).
 """
 
 import importlib.util
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -42,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / 'scripts'))
 
 ROWS = ('matmul', 'train', 'torch', 'encode', 'loader', 'extract', 'evaluate')
+MALLOC = os.environ.get('GLIBC_TUNABLES', 'glibc.malloc.hugetlb=1')
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', 'configs/quick.py', 'Experiment config.')
 flags.DEFINE_integer('repeats', 5, 'Timed repeats (the median is reported).')
@@ -248,7 +252,8 @@ def _child(name, argv) -> dict | None:
   with tempfile.TemporaryDirectory() as tmp:
     out = Path(tmp) / 'row.json'
     proc = subprocess.run([sys.executable, __file__, *argv[1:], f'--only={name}',
-                           f'--row_out={out}'], cwd=ROOT, capture_output=True, text=True)
+                           f'--row_out={out}'], cwd=ROOT, capture_output=True, text=True,
+                          env=dict(os.environ, GLIBC_TUNABLES=MALLOC))
     if proc.returncode != 0 or not out.exists():
       print(f'benchmark {name} failed:\n{proc.stderr[-2000:]}', file=sys.stderr)
       return None
@@ -328,8 +333,9 @@ def main(argv):
   device = f'{jax.device_count()} x {jax.devices()[0].device_kind} ({jax.default_backend()})'
   shape = (f'{cfg.data.clip_frames}x{cfg.data.size}x{cfg.data.size}, '
            f'channels {tuple(cfg.model.channels)}')
-  print(f'hrjax benchmark on {device}; clips {shape}, batch {cfg.train.batch_size}; '
-        f'jax {jax.__version__}; store {store or "none (loader/extract/evaluate skipped)"}',
+  print(f'hrjax benchmark on {device}; clips {shape}, batch {cfg.train.batch_size}, '
+        f'encode_chunk {cfg.model.get("encode_chunk", 0)}; jax {jax.__version__}; '
+        f'GLIBC_TUNABLES={MALLOC}; store {store or "none (loader/extract/evaluate skipped)"}',
         flush=True)
   names = [r for r in ROWS if r in FLAGS.only]
   if 'torch' in names and importlib.util.find_spec('torch') is None:
@@ -353,6 +359,7 @@ def main(argv):
     Path(FLAGS.json).parent.mkdir(parents=True, exist_ok=True)
     Path(FLAGS.json).write_text(json.dumps(dict(device=device, shape=shape, rows=rows,
                                                 store=store, jax=jax.__version__,
+                                                glibc_tunables=MALLOC,
                                                 ratios=_ratios(rows)), indent=1))
 
 

@@ -31,6 +31,47 @@ def test_spatial_conv_is_a_1kk_conv3d(rng):
       np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize('h, w, k, stride', [(36, 36, 3, 2), (9, 9, 3, 1), (7, 10, 3, 2),
+                                             (10, 10, 5, 2), (11, 8, 3, 3), (5, 6, 4, 2),
+                                             (8, 8, 1, 1), (9, 9, 2, 2)])
+def test_frame_patches_times_weights_is_the_spatial_conv(rng, h, w, k, stride):
+  with jax.enable_x64(True):
+    x = jnp.asarray(rng.normal(size=(2, 3, h, w, 3)))
+    wts = jnp.asarray(rng.normal(size=(k, k, 3, 4)))
+    patches = layers.frame_patches(x, k, stride)
+    assert patches.shape[-1] == k * k * 3
+    np.testing.assert_allclose(patches @ wts.reshape(-1, 4), layers.spatial_conv(x, wts, stride),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_patched_block_equals_the_conv_block_values_and_gradients(rng):
+  """The same parameters give the same output and the same gradients either way."""
+  with jax.enable_x64(True):
+    x = jnp.asarray(rng.normal(size=(2, 6, 12, 12, 3)))
+    ctx = jnp.asarray(rng.normal(size=(2, 12, 12, 3)))
+    plain = layers.FactorisedBlock(mid=4, out=5, stride=2)
+    patched = layers.FactorisedBlock(mid=4, out=5, stride=2, patched=True)
+    params = plain.init(jax.random.key(0), x, ctx)['params']
+    params = jax.tree.map(lambda p: p + 0.1 * rng.normal(size=p.shape), params)
+    target = jnp.asarray(rng.normal(size=(2, 6, 6, 6, 5)))
+
+    def loss(p, block, inp):
+      return ((block.apply({'params': p}, inp, ctx) - target) ** 2).sum()
+
+    want, want_grads = jax.value_and_grad(loss)(params, plain, x)
+    got, got_grads = jax.value_and_grad(loss)(params, patched, layers.frame_patches(x, 3, 2))
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    for a, b in zip(jax.tree.leaves(got_grads), jax.tree.leaves(want_grads)):
+      np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+
+
+def test_avg_pool_space_is_the_window_mean(rng):
+  with jax.enable_x64(True):
+    x = jnp.asarray(rng.normal(size=(2, 3, 9, 8, 4)))
+    want = x[:, :, :8, :8].reshape(2, 3, 4, 2, 4, 2, 4).mean(axis=(3, 5))
+    np.testing.assert_allclose(layers.avg_pool_space(x, 2), want, rtol=1e-12)
+
+
 def test_temporal_conv_is_a_k11_conv3d(rng):
   with jax.enable_x64(True):
     x = jnp.asarray(rng.normal(size=(2, 7, 4, 4, 3)))

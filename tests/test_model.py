@@ -9,7 +9,7 @@ import pytest
 from jax.flatten_util import ravel_pytree
 from jax.test_util import check_grads
 
-from hrjax.models import heart, spectral, video
+from hrjax.models import heart, pairing, spectral, video
 from hrjax.models.pairing import PairingModel, contrastive_loss
 
 T, S = 32, 16
@@ -160,3 +160,33 @@ def test_bfloat16_blocks_score_like_float32_with_the_same_float32_weights():
   assert jax.tree.leaves(params)[0].dtype == jnp.float32
   assert np.corrcoef(np.ravel(f32), np.ravel(bf16))[0, 1] > 0.98
   assert np.abs(np.asarray(bf16) - np.asarray(f32)).max() < 0.1 * np.abs(np.asarray(f32)).max()
+
+
+def test_encoding_in_chunks_or_with_a_patched_first_conv_changes_nothing():
+  """Chunks of clips and the first conv as patches x weights: same scores, same gradients."""
+  m, params = model_and_params('waveform')
+  v, h, rr = inputs(4, seed=4)
+  chunked = PairingModel(representation='waveform', channels=(4, 8, 8), features=2,
+                         encode_chunk=2)
+
+  def grads(model):
+    def loss(p):
+      logits = model.apply({'params': p}, v, h, rr)
+      return contrastive_loss(logits), logits
+    return jax.jit(jax.value_and_grad(loss, has_aux=True))(params)
+
+  (_, want), want_grads = grads(m)
+  (_, got), got_grads = grads(chunked)
+  np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+  for a, b in zip(jax.tree.leaves(got_grads), jax.tree.leaves(want_grads)):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6 * float(np.abs(b).max()))
+  enc = {flag: video.VideoEncoder((4, 8, 8), 2, patch_first=flag) for flag in (True, False)}
+  enc_params = {'params': params['video_encoder']}
+  encoded = {flag: jax.jit(e.apply)(enc_params, v) for flag, e in enc.items()}
+  np.testing.assert_allclose(encoded[True], encoded[False], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('batch, chunk, count', [(16, 2, 8), (16, 0, 1), (6, 4, 1), (12, 5, 2),
+                                                 (7, 2, 1), (32, 2, 16), (2, 2, 1)])
+def test_chunk_count_divides_the_batch(batch, chunk, count):
+  assert pairing._chunk_count(batch, chunk) == count

@@ -12,6 +12,7 @@ from typing import Any
 
 import flax.linen as nn
 import jax
+import jax.numpy as jnp
 from jax import lax
 
 
@@ -21,6 +22,41 @@ def spatial_conv(x: jax.Array, w: jax.Array, stride: int = 1) -> jax.Array:
   y = lax.conv_general_dilated(x.reshape(b * t, *x.shape[2:]), w, (stride, stride), 'SAME',
                                dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
   return y.reshape(b, t, *y.shape[1:])
+
+
+def _patch_padding(h: int, w: int, k: int, stride: int) -> list[tuple[int, int]]:
+  """SAME zero padding of an `h x w` frame for `frame_patches`, extended to whole `s x s` cells."""
+  s, cells = stride, -(-k // stride)  # cells a window spans in each direction
+  out = []
+  for n in (h, w):
+    no = -(-n // s)
+    before = max((no - 1) * s + k - n, 0) // 2
+    out.append((before, s * (no + cells - 1) - n - before))
+  return out
+
+
+def frame_patches(x: jax.Array, k: int, stride: int = 1) -> jax.Array:
+  """`[..., H, W, C]` -> `[..., H', W', k*k*C]`: each output pixel's SAME-padded `k x k` window.
+
+  Ordered (row, column, channel), so `frame_patches(x, k, s) @ w.reshape(-1, Cout)`
+  equals `spatial_conv(x, w, s)` for `w [k, k, C, Cout]`; zero padding, any dtype.
+  Built from the frames seen as `s x s` cells (a free reshape): a window row
+  is then a few runs of whole cells, not k single pixels, which XLA copies
+  2.3x faster on the CPU for stride 2.
+  """
+  s, cells = stride, -(-k // stride)
+  pad = _patch_padding(x.shape[-3], x.shape[-2], k, s)
+  x = jnp.pad(x, [(0, 0)] * (x.ndim - 3) + pad + [(0, 0)])
+  *lead, hp, wp, c = x.shape
+  ho, wo = hp // s - cells + 1, wp // s - cells + 1
+  x = x.reshape(*lead, hp // s, s, wp // s, s * c)
+  parts = []
+  for i in range(k):
+    di, a = divmod(i, s)
+    for dj in range(cells):
+      width = min(s, k - dj * s) * c  # the window's columns in this cell, all channels
+      parts.append(x[..., di:di + ho, a, dj:dj + wo, :width])
+  return jnp.concatenate(parts, axis=-1)
 
 
 def temporal_conv(x: jax.Array, w: jax.Array) -> jax.Array:
@@ -46,16 +82,21 @@ class FactorisedBlock(nn.Module):
   k_time: int = 5
   stride: int = 1
   dtype: Any = None  # compute dtype (e.g. bfloat16); None: as the inputs. Parameters stay float32
+  patched: bool = False  # x is `frame_patches(input, k_space, stride)`: the conv is one product
 
   @nn.compact
   def __call__(self, x: jax.Array, context: jax.Array | None = None) -> jax.Array:
-    """`x [B, T, H, W, C]`; `context [B, H, W, Cc]`, optional, is constant over time.
+    """`x [B, T, H, W, C]` (or its patches); `context [B, H, W, Cc]`, optional, constant over time.
 
     With a context the spatial conv acts on the channels of x and context
     concatenated (the context repeated over T), but the context's share is
     computed once per clip instead of once per frame.
+
+    `patched`: on this CPU XLA computes the weight gradient of a strided conv
+    over few channels slowly (a window-dilated conv); as a matrix product of
+    the patches, saved from the forward pass, it is one large `dot`.
     """
-    cin = x.shape[-1]
+    cin = x.shape[-1] // (self.k_space ** 2) if self.patched else x.shape[-1]
     init = nn.initializers.he_normal()
     ws = self.param('spatial', init, (self.k_space, self.k_space, cin, self.mid))
     wt = self.param('temporal', init, (self.k_time, self.mid, self.mid))
@@ -65,7 +106,10 @@ class FactorisedBlock(nn.Module):
     bp = self.param('project_bias', nn.initializers.zeros, (self.out,))
     if self.dtype is not None:  # compute in dtype from the float32 master weights
       x, ws, wt, wp, bs, bt, bp = (a.astype(self.dtype) for a in (x, ws, wt, wp, bs, bt, bp))
-    y = spatial_conv(x, ws, self.stride) + bs
+    if self.patched:
+      y = x @ ws.reshape(-1, self.mid) + bs
+    else:
+      y = spatial_conv(x, ws, self.stride) + bs
     if context is not None:
       wc = self.param('spatial_context', init,
                       (self.k_space, self.k_space, context.shape[-1], self.mid))
@@ -78,11 +122,15 @@ class FactorisedBlock(nn.Module):
 
 
 def avg_pool_space(x: jax.Array, factor: int) -> jax.Array:
-  """`[B, T, H, W, C]` -> `[B, T, H//f, W//f, C]` by averaging (trailing rows dropped)."""
-  b, t, h, w, c = x.shape
-  h2, w2 = h // factor, w // factor
-  x = x[:, :, :h2 * factor, :w2 * factor]
-  return x.reshape(b, t, h2, factor, w2, factor, c).mean(axis=(3, 5))
+  """`[B, T, H, W, C]` -> `[B, T, H//f, W//f, C]` by averaging (trailing rows dropped).
+
+  A sum of f*f strided slices: on the CPU XLA fuses it into one loop, 2x faster
+  than a reduction over a reshaped window axis.
+  """
+  h2, w2 = x.shape[2] // factor, x.shape[3] // factor
+  total = sum(x[:, :, i:h2 * factor:factor, j:w2 * factor:factor]
+              for i in range(factor) for j in range(factor))
+  return total / factor ** 2
 
 
 class TemporalConv1D(nn.Module):

@@ -30,6 +30,7 @@ class PairingModel(nn.Module):
   gain: float = 50.0
   norm_window: int = 0
   dtype: Any = None  # compute dtype of the video encoder's (2+1)D blocks; None: float32
+  encode_chunk: int = 0  # clips per video-encoder pass on a CPU; 0 (and on GPUs): whole batch
 
   def setup(self):
     if self.representation not in REPRESENTATIONS:
@@ -49,8 +50,22 @@ class PairingModel(nn.Module):
     self.log_scale = self.param('log_scale', nn.initializers.constant(jnp.log(10.0)), ())
 
   def pulse(self, video: jax.Array) -> jax.Array:
-    """`uint8 [B, T, H, W, 3]` -> band-passed, standardised pulse features `[B, T, D]`."""
-    z = self.video_encoder(video)
+    """`uint8 [B, T, H, W, 3]` -> band-passed, standardised pulse features `[B, T, D]`.
+
+    With `encode_chunk`, on a CPU, the clips go through the encoder a few at a
+    time (same weights, same result): one chunk's activations stay in the
+    cache through the forward and backward pass of a block instead of streaming
+    through memory (README, performance). Chunk j holds clips j, j + n,
+    j + 2n, ... so that a batch split over devices splits every chunk evenly.
+    """
+    chunk = self.encode_chunk if jax.default_backend() == 'cpu' else 0
+    n = _chunk_count(video.shape[0], chunk)
+    if n == 1:
+      z = self.video_encoder(video)
+    else:
+      grouped = video.reshape(-1, n, *video.shape[1:])
+      z = jnp.stack([self.video_encoder(grouped[:, j]) for j in range(n)], axis=1)
+      z = z.reshape(video.shape[0], *z.shape[2:])
     return spectral.standardise(spectral.bandpass(z, self.fps))
 
   def encode_video(self, video: jax.Array) -> jax.Array:
@@ -80,6 +95,14 @@ class PairingModel(nn.Module):
     return self.similarity(self.encode_heart(heart, rr), self.encode_video(video))
 
 
+def _chunk_count(batch: int, chunk: int) -> int:
+  """Chunks of about `chunk` clips that divide `batch` evenly (1: no chunking)."""
+  n = batch // chunk if chunk > 0 else 1
+  while n > 1 and batch % n:
+    n -= 1
+  return max(n, 1)
+
+
 def contrastive_loss(logits: jax.Array) -> jax.Array:
   """Symmetric InfoNCE over a `[B, B]` matrix whose diagonal holds the true pairs."""
   labels = jnp.arange(logits.shape[0])
@@ -94,7 +117,8 @@ def build_model(cfg) -> PairingModel:
                       channels=tuple(cfg.model.channels), features=cfg.model.features,
                       fps=cfg.data.fps, max_lag=cfg.model.max_lag, gain=cfg.model.gain,
                       norm_window=cfg.model.norm_window,
-                      dtype=_compute_dtype(cfg.model.get('compute_dtype', 'float32')))
+                      dtype=_compute_dtype(cfg.model.get('compute_dtype', 'float32')),
+                      encode_chunk=cfg.model.get('encode_chunk', 0))
 
 
 def _compute_dtype(name: str):

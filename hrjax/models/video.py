@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hrjax.models.layers import FactorisedBlock, avg_pool_space, temporal_conv
+from hrjax.models.layers import FactorisedBlock, avg_pool_space, frame_patches, temporal_conv
 
 
 def moving_mean(x: jax.Array, window: int) -> jax.Array:
@@ -51,6 +51,7 @@ class VideoEncoder(nn.Module):
   gain: float = 50.0
   norm_window: int = 0  # frames of the moving mean the input is normalised by; 0: clip mean
   dtype: Any = None  # compute dtype of the (2+1)D blocks (bfloat16 on GPUs); None: float32
+  patch_first: bool | None = None  # first conv as patches x weights; None: on CPUs only
 
   @nn.compact
   def __call__(self, video: jax.Array) -> jax.Array:
@@ -60,11 +61,21 @@ class VideoEncoder(nn.Module):
     x, appearance = normalise_video(video, self.gain, window=self.norm_window, dtype=wide)
     # A linear colour projection of the mean relative change (what GREEN, CHROM and
     # POS compute by hand) as a direct path; the convolutions learn what it misses.
+    # The mean over pixels as a product with a 0/1 matrix: on the CPU XLA runs a
+    # reduction over all but the last axis 4x slower than this matmul.
+    b, t, h, w, ch = x.shape
+    pixel_mean = np.tile(np.eye(ch) / (h * w), (h * w, 1)).astype(x.dtype)  # [H*W*C, C]
     colour = nn.Dense(self.out_features, use_bias=False, name='colour_skip')(
-        x.mean(axis=(2, 3)))
+        x.reshape(b, t, h * w * ch) @ pixel_mean)
+    # On a CPU the first block takes the patches of its strided conv (see
+    # FactorisedBlock.patched); a GPU's cuDNN convolution needs no such help.
+    patched = jax.default_backend() == 'cpu' if self.patch_first is None else self.patch_first
+    if patched:
+      x = frame_patches(x, 3, 2)
     for i, c in enumerate(self.channels):
       x = FactorisedBlock(mid=c, out=c, k_time=self.k_time, stride=2 if i == 0 else 1,
-                          dtype=self.dtype, name=f'block{i}')(x, appearance if i == 0 else None)
+                          dtype=self.dtype, patched=patched and i == 0,
+                          name=f'block{i}')(x, appearance if i == 0 else None)
       if i < len(self.channels) - 1:
         x = avg_pool_space(x, 2)
     # Where to look is a property of the face, not of a frame: weights from the time mean.
