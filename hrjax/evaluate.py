@@ -6,6 +6,7 @@ subjects, N-way top-1 and mean rank, and ROC AUC, all on the very same pairs.
 
 from __future__ import annotations
 
+import functools
 import time
 
 import jax
@@ -18,8 +19,13 @@ from hrjax.models import spectral
 from hrjax.models.pairing import PairingModel
 
 
+@functools.lru_cache(maxsize=8)
 def compile_encoders(model: PairingModel, mesh):
-  """jit'd (video -> embedding, heart -> embedding), batch sharded over the mesh."""
+  """jit'd (video -> embedding, heart -> embedding), batch sharded over the mesh.
+
+  Cached per (model, mesh): a second evaluation (another split, the benchmark's
+  repeats) reuses the compiled encoders.
+  """
   rep, data = parallel.replicated(mesh), parallel.batch_sharded(mesh)
   enc_v = jax.jit(lambda p, v: model.apply({'params': p}, v, method=model.encode_video),
                   in_shardings=(rep, data), out_shardings=rep)

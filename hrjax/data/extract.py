@@ -92,7 +92,7 @@ def decode_recording(rec: adapters.Recording, s: ExtractSettings,
   """
   if s.crop not in ('face', 'center', 'none'):
     raise ValueError(f"crop must be 'face', 'center' or 'none', got {s.crop!r}")
-  info = video_io.probe(rec.video)
+  info, frames_in = video_io.open_video(rec.video)
   notes = {}
   boxes = None
   if s.crop == 'face':
@@ -100,7 +100,7 @@ def decode_recording(rec: adapters.Recording, s: ExtractSettings,
   fixed = ((0, 0, info.height, info.width) if s.crop == 'none'
            else frames.center_box(info.height, info.width, s.crop_fraction))
   crop_at = functools.lru_cache(maxsize=64)(lambda box: frames.CropResize(box, s.size))
-  decoded = tqdm.tqdm(video_io.iter_frames(rec.video), desc=rec.recording, leave=False,
+  decoded = tqdm.tqdm(frames_in, desc=rec.recording, leave=False,
                       disable=not progress, unit='frame')
   # float16 keeps an eighth of a grey level (the area average is finer than uint8) at half
   # the memory of float32: an hour at 30 fps and 36 pixels holds 0.8 GB until resampled.

@@ -118,6 +118,10 @@ def probe(path: str | os.PathLike) -> VideoInfo:
     return VideoInfo(str(path), 0.0, w, h, 0.0, len(files))
   reader, meta = _open(path)
   reader.close()
+  return _info(path, meta)
+
+
+def _info(path: Path, meta: dict) -> VideoInfo:
   fps = float(meta.get('fps') or 0)
   if not np.isfinite(fps) or fps <= 0:
     raise InputError(path, f'container gives no usable frame rate ({meta.get("fps")})')
@@ -153,7 +157,24 @@ def iter_frames(path: str | os.PathLike, max_width: int | None = None) -> Iterat
   if path.is_dir():
     yield from _iter_images(path, max_width)
     return
-  reader, meta = _open(path, max_width)
+  yield from _decoded(path, *_open(path, max_width))
+
+
+def open_video(path: str | os.PathLike) -> tuple[VideoInfo, Iterator[np.ndarray]]:
+  """`probe` and `iter_frames` from one ffmpeg process (each start waits for its header)."""
+  path = Path(path)
+  if path.is_dir():
+    return probe(path), _iter_images(path, None)
+  reader, meta = _open(path)
+  try:
+    info = _info(path, meta)
+  except InputError:
+    reader.close()
+    raise
+  return info, _decoded(path, reader, meta)
+
+
+def _decoded(path: Path, reader: Iterator, meta: dict) -> Iterator[np.ndarray]:
   w, h = meta['size']  # after the scale filter
   count = 0
   try:
