@@ -134,6 +134,14 @@ def test_area_resize_and_time_resampling():
   out = list(frames.resample_in_time([np.array([0.0]), np.array([2.0])], [0.0, 0.2], 10))
   assert [round(t, 6) for t, _ in out] == [0.0, 0.1, 0.2]
   np.testing.assert_allclose([f[0] for _, f in out], [0, 1, 2])
+  on_grid = list(frames.resample_in_time([np.array([float(i)]) for i in range(4)],
+                                         [i / 10 for i in range(4)], 10))
+  np.testing.assert_allclose([f[0] for _, f in on_grid], [0, 1, 2, 3])
+  # crop and area resize: each output pixel the mean of its 2 x 3 cell, per channel
+  frame = np.random.default_rng(0).integers(0, 255, (9, 10, 3)).astype(np.uint8)
+  got = frames.CropResize((1, 1, 4, 6), 2)(frame)
+  cell = frame[1:5, 1:7].astype(np.float64).reshape(2, 2, 2, 3, 3).mean(axis=(1, 3))
+  np.testing.assert_allclose(got, cell, rtol=1e-5)
 
 
 def test_roi_mean_hr_layout(tmp_path):

@@ -31,8 +31,8 @@ class CropResize:
 
   def __call__(self, frame: np.ndarray) -> np.ndarray:
     crop = frame[self.top:self.top + self.h, self.left:self.left + self.w].astype(np.float32)
-    rows = np.tensordot(self.rows, crop, (1, 0))  # [S, w, 3]
-    return np.tensordot(self.cols, rows, (1, 1)).transpose(1, 0, 2)
+    rows = (self.rows @ crop.reshape(self.h, -1)).reshape(len(self.rows), self.w, -1)  # [S, w, 3]
+    return self.cols @ rows  # [S, S, 3]: out[i, j] = sum_w cols[j, w] rows[i, w]
 
 
 def resample_in_time(frames: Iterable[np.ndarray], times: Iterable[float],
@@ -49,7 +49,10 @@ def resample_in_time(frames: Iterable[np.ndarray], times: Iterable[float],
       t0 = t
     while prev is not None and t0 + k / fps <= t:
       w = (t0 + k / fps - prev_t) / (t - prev_t)
-      yield t0 + k / fps, prev.astype(np.float32) * (1 - w) + frame.astype(np.float32) * w
+      if w > 1 - 1e-6:  # on the grid (a video at the target rate): the frame itself
+        yield t0 + k / fps, frame
+      else:
+        yield t0 + k / fps, prev.astype(np.float32) * (1 - w) + frame.astype(np.float32) * w
       k += 1
     if k == 0:
       yield t0, frame
