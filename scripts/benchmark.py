@@ -68,14 +68,21 @@ def random_batch(cfg, batch_size, seed=0):
               rr=np.tile(np.array([[0.8, 0.05]], np.float32), (batch_size, 1)))
 
 
+CPU_TIME = {}  # of the last `timed`: user and system CPU seconds per call (all threads)
+
+
 def timed(fn, repeats):
   """Median and (min, max) wall time of fn() over repeats, after one warm-up call."""
   fn()
   times = []
+  before = resource.getrusage(resource.RUSAGE_SELF)
   for _ in range(repeats):
     t0 = time.perf_counter()
     fn()
     times.append(time.perf_counter() - t0)
+  after = resource.getrusage(resource.RUSAGE_SELF)
+  CPU_TIME.update(user=(after.ru_utime - before.ru_utime) / repeats,
+                  system=(after.ru_stime - before.ru_stime) / repeats)
   return float(np.median(times)), (float(min(times)), float(max(times)))
 
 
@@ -141,6 +148,8 @@ def bench_train(cfg, repeats, steps):
   analytic = analytic_train_flops(cfg, cfg.train.batch_size)
   return _row('train step', 'clips/s', per_step, [s / steps for s in spread],
               cfg.train.batch_size, batch=cfg.train.batch_size,
+              user_ms_per_step=CPU_TIME['user'] / steps * 1e3,
+              system_ms_per_step=CPU_TIME['system'] / steps * 1e3,
               xla_gflop_per_step=flops / 1e9, gflop_per_s=flops / per_step / 1e9,
               analytic_gflop_per_step=analytic / 1e9,
               analytic_gflop_per_s=analytic / per_step / 1e9)
@@ -157,6 +166,8 @@ def bench_torch(cfg, repeats, steps):
   analytic = analytic_train_flops(cfg, cfg.train.batch_size)
   return _row(f'torch {torch.__version__}', 'clips/s', per_step, [s / steps for s in spread],
               cfg.train.batch_size, batch=cfg.train.batch_size, parameters=n_params,
+              user_ms_per_step=CPU_TIME['user'] / steps * 1e3,
+              system_ms_per_step=CPU_TIME['system'] / steps * 1e3,
               threads=torch.get_num_threads(), analytic_gflop_per_s=analytic / per_step / 1e9)
 
 
@@ -274,6 +285,10 @@ def _merge_repeated(rows):
       for k in ('gflop_per_s', 'analytic_gflop_per_s'):
         if k in m:
           m[k] = m[k] * m['per_run_ms'] / m['ms']
+      runs = len(m['runs_ms'])
+      for k in ('user_ms_per_step', 'system_ms_per_step'):  # mean over the runs
+        if k in m:
+          m[k] = (m[k] * (runs - 1) + r[k]) / runs
       m['per_run_ms'] = m['ms']
     else:
       merged[r['what']] = dict(r, runs_ms=[r['ms']], per_run_ms=r['ms'])
@@ -305,6 +320,11 @@ def _ratios(rows) -> list[str]:
       consumed = t['rate'] / t['batch']
       out.append(f"loader delivers {by['grain']['rate']:.1f} batches/s; the step consumes "
                  f"{consumed:.1f}: {by['grain']['rate'] / consumed:.1f}x")
+  for name in ('train', 'torch'):
+    if name in by and 'system_ms_per_step' in by[name]:
+      r = by[name]
+      out.append(f"{r['what']}: CPU time per step {r['user_ms_per_step']:.1f} ms user, "
+                 f"{r['system_ms_per_step']:.1f} ms system (all threads; wall {r['ms']:.1f} ms)")
   if 'train' in by and 'torch' in by:
     t, p = by['train'], by['torch']
     runs = lambda r: ', '.join(f'{ms:.1f}' for ms in r['runs_ms'])
