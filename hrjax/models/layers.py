@@ -42,7 +42,7 @@ def frame_patches(x: jax.Array, k: int, stride: int = 1) -> jax.Array:
   equals `spatial_conv(x, w, s)` for `w [k, k, C, Cout]`; zero padding, any dtype.
   Built from the frames seen as `s x s` cells (a free reshape): a window row
   is then a few runs of whole cells, not k single pixels, which XLA copies
-  2.3x faster on the CPU for stride 2.
+  faster on the CPU (6 slices instead of 9 for k = 3, stride 2).
   """
   s, cells = stride, -(-k // stride)
   pad = _patch_padding(x.shape[-3], x.shape[-2], k, s)
@@ -124,7 +124,7 @@ class FactorisedBlock(nn.Module):
 def avg_pool_space(x: jax.Array, factor: int) -> jax.Array:
   """`[B, T, H, W, C]` -> `[B, T, H//f, W//f, C]` by averaging (trailing rows dropped).
 
-  A sum of f*f strided slices: on the CPU XLA fuses it into one loop, 2x faster
+  A sum of f*f strided slices: on the CPU XLA fuses it into one loop, faster
   than a reduction over a reshaped window axis.
   """
   h2, w2 = x.shape[2] // factor, x.shape[3] // factor

@@ -62,7 +62,7 @@ class VideoEncoder(nn.Module):
     # A linear colour projection of the mean relative change (what GREEN, CHROM and
     # POS compute by hand) as a direct path; the convolutions learn what it misses.
     # The mean over pixels as a product with a 0/1 matrix: on the CPU XLA runs a
-    # reduction over all but the last axis 4x slower than this matmul.
+    # reduction over all but the last axis several times slower than this matmul.
     b, t, h, w, ch = x.shape
     pixel_mean = np.tile(np.eye(ch) / (h * w), (h * w, 1)).astype(x.dtype)  # [H*W*C, C]
     colour = nn.Dense(self.out_features, use_bias=False, name='colour_skip')(
