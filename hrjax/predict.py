@@ -27,7 +27,7 @@ from hrjax import cli
 from hrjax.data import adapters, extract, heart, heart_files
 from hrjax.data.video_io import InputError
 
-HEART_KINDS = ('auto', 'ecg', 'ppg', 'rate', 'ubfc', 'pure')
+HEART_KINDS = ('auto', *heart_files.HEART_KINDS, 'ubfc', 'pure')
 
 FLAGS = flags.FLAGS
 
@@ -52,12 +52,8 @@ def read_heart(source: str, kind: str = 'auto', channel: str | None = None,
                fs: float | None = None) -> tuple[heart.HeartSeries, str]:
   """The heart signal of `source` on its own clock, and the kind it was read as."""
   kind = guess_kind(source) if kind == 'auto' else kind
-  if kind == 'ecg':
-    return heart_files.read_ecg(source, channel, start_code, end_code), kind
-  if kind == 'ppg':
-    return heart_files.read_ppg(source, fs=fs, channel=channel), kind
-  if kind == 'rate':
-    return heart_files.read_rate(source), kind
+  if kind in heart_files.HEART_KINDS:
+    return heart_files.read_heart_file(source, kind, channel, start_code, end_code, fs), kind
   if kind == 'ubfc':
     ppg, _, t = adapters.read_ubfc_ground_truth(Path(source))
     return heart.from_ppg(t, ppg), kind

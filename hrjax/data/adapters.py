@@ -252,15 +252,9 @@ def _manifest_recording(path: Path, row: dict, seen: set) -> Recording:
   seen.add(name)
   opts = {k: row.get(k) or None for k in ('channel', 'start_code', 'end_code')}
 
-  def load():
-    if kind == 'ecg':
-      return heart_files.read_ecg(heart_src, **opts)
-    if kind == 'ppg':
-      return heart_files.read_ppg(heart_src, fs=fs, channel=opts['channel'])
-    return heart_files.read_rate(heart_src)
-
   return Recording(subject=row['subject'], recording=name, video=video,
-                   heart_file=Path(heart_src), load_heart=load, offset_s=offset)
+                   heart_file=Path(heart_src), offset_s=offset,
+                   load_heart=lambda: heart_files.read_heart_file(heart_src, kind, fs=fs, **opts))
 
 
 def manifest(root: Path) -> list[Recording]:

@@ -248,4 +248,17 @@ def read_rate(source: str | Path) -> heart.HeartSeries:
   return heart.from_rate(t, rates)
 
 
-HEART_KINDS = {'ecg': read_ecg, 'ppg': read_ppg, 'rate': read_rate}
+HEART_KINDS = ('ecg', 'ppg', 'rate')
+
+
+def read_heart_file(source: str | Path, kind: str, channel: str | None = None,
+                    start_code: str | None = None, end_code: str | None = None,
+                    fs: float | None = None) -> heart.HeartSeries:
+  """`source` read as one of HEART_KINDS, each with the options that apply to it."""
+  if kind == 'ecg':
+    return read_ecg(source, channel, start_code, end_code)
+  if kind == 'ppg':
+    return read_ppg(source, fs=fs, channel=channel)
+  if kind == 'rate':
+    return read_rate(source)
+  raise ValueError(f'unknown heart kind {kind!r}; known: {", ".join(HEART_KINDS)}')
