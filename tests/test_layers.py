@@ -59,7 +59,7 @@ def test_patched_block_equals_the_conv_block_values_and_gradients(rng):
       return ((block.apply({'params': p}, inp, ctx) - target) ** 2).sum()
 
     want, want_grads = jax.value_and_grad(loss)(params, plain, x)
-    got, got_grads = jax.value_and_grad(loss)(params, patched, layers.frame_patches(x, 3, 2))
+    got, got_grads = jax.value_and_grad(loss)(params, patched, x)
     np.testing.assert_allclose(got, want, rtol=1e-12)
     for a, b in zip(jax.tree.leaves(got_grads), jax.tree.leaves(want_grads)):
       np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)

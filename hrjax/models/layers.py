@@ -82,11 +82,11 @@ class FactorisedBlock(nn.Module):
   k_time: int = 5
   stride: int = 1
   dtype: Any = None  # compute dtype (e.g. bfloat16); None: as the inputs. Parameters stay float32
-  patched: bool = False  # x is `frame_patches(input, k_space, stride)`: the conv is one product
+  patched: bool = False  # spatial conv as frame_patches(x) x weights: one matrix product
 
   @nn.compact
   def __call__(self, x: jax.Array, context: jax.Array | None = None) -> jax.Array:
-    """`x [B, T, H, W, C]` (or its patches); `context [B, H, W, Cc]`, optional, constant over time.
+    """`x [B, T, H, W, C]`; `context [B, H, W, Cc]`, optional, is constant over time.
 
     With a context the spatial conv acts on the channels of x and context
     concatenated (the context repeated over T), but the context's share is
@@ -96,7 +96,7 @@ class FactorisedBlock(nn.Module):
     over few channels slowly (a window-dilated conv); as a matrix product of
     the patches, saved from the forward pass, it is one large `dot`.
     """
-    cin = x.shape[-1] // (self.k_space ** 2) if self.patched else x.shape[-1]
+    cin = x.shape[-1]
     init = nn.initializers.he_normal()
     ws = self.param('spatial', init, (self.k_space, self.k_space, cin, self.mid))
     wt = self.param('temporal', init, (self.k_time, self.mid, self.mid))
@@ -107,7 +107,7 @@ class FactorisedBlock(nn.Module):
     if self.dtype is not None:  # compute in dtype from the float32 master weights
       x, ws, wt, wp, bs, bt, bp = (a.astype(self.dtype) for a in (x, ws, wt, wp, bs, bt, bp))
     if self.patched:
-      y = x @ ws.reshape(-1, self.mid) + bs
+      y = frame_patches(x, self.k_space, self.stride) @ ws.reshape(-1, self.mid) + bs
     else:
       y = spatial_conv(x, ws, self.stride) + bs
     if context is not None:

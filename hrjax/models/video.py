@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hrjax.models.layers import FactorisedBlock, avg_pool_space, frame_patches, temporal_conv
+from hrjax.models.layers import FactorisedBlock, avg_pool_space, temporal_conv
 
 
 def moving_mean(x: jax.Array, window: int) -> jax.Array:
@@ -70,8 +70,6 @@ class VideoEncoder(nn.Module):
     # On a CPU the first block takes the patches of its strided conv (see
     # FactorisedBlock.patched); a GPU's cuDNN convolution needs no such help.
     patched = jax.default_backend() == 'cpu' if self.patch_first is None else self.patch_first
-    if patched:
-      x = frame_patches(x, 3, 2)
     for i, c in enumerate(self.channels):
       x = FactorisedBlock(mid=c, out=c, k_time=self.k_time, stride=2 if i == 0 else 1,
                           dtype=self.dtype, patched=patched and i == 0,
