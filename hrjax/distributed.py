@@ -45,12 +45,18 @@ def barrier(name: str) -> None:
 
 
 def process_slice(batch: dict) -> dict:
-  """This process's equal share of a global batch (the whole batch for one process)."""
+  """This process's equal share of a global batch (the whole batch for one process).
+
+  Raises ValueError when the batch does not split evenly: a floored share
+  would silently drop the last rows of every batch.
+  """
   n, i = jax.process_count(), jax.process_index()
   if n == 1:
     return batch
   out = {}
   for k, v in batch.items():
+    if len(v) % n:
+      raise ValueError(f'batch of {len(v)} rows ({k!r}) does not split over {n} processes')
     per = len(v) // n
     out[k] = v[i * per:(i + 1) * per]
   return out

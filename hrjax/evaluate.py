@@ -20,31 +20,31 @@ from hrjax.models.pairing import PairingModel
 
 
 @functools.lru_cache(maxsize=8)
-def compile_encoders(model: PairingModel, mesh):
-  """jit'd (video -> embedding, heart -> embedding), batch sharded over the mesh.
+def compile_scoring(model: PairingModel, mesh):
+  """jit'd (video -> embedding, heart -> embedding, (hearts, videos) -> scores).
 
-  Cached per (model, mesh): a second evaluation (another split, the benchmark's
-  repeats) reuses the compiled encoders.
+  The encoders take the batch sharded over the mesh. Cached per (model, mesh):
+  a second evaluation (another split, the benchmark's repeats) reuses them.
   """
   rep, data = parallel.replicated(mesh), parallel.batch_sharded(mesh)
   enc_v = jax.jit(lambda p, v: model.apply({'params': p}, v, method=model.encode_video),
                   in_shardings=(rep, data), out_shardings=rep)
   enc_h = jax.jit(lambda p, h, rr: model.apply({'params': p}, h, rr, method=model.encode_heart),
                   in_shardings=(rep, data, data), out_shardings=rep)
-  return enc_v, enc_h
+  sim = jax.jit(lambda p, h, v: model.apply({'params': p}, h, v, method=model.similarity))
+  return enc_v, enc_h, sim
 
 
 def learned_scores(model: PairingModel, params, split: clip_store.Split, batch_size: int,
                    mesh) -> np.ndarray:
   """`[N, N]` scores of the learned model over a whole split."""
-  enc_v, enc_h = compile_encoders(model, mesh)
+  enc_v, enc_h, sim = compile_scoring(model, mesh)
   hs, vs = [], []
   for batch, n in pipeline.eval_batches(split, batch_size):
     b = parallel.put_batch(distributed.process_slice(batch), mesh)
     vs.append(np.asarray(enc_v(params, b['video']))[:n])
     hs.append(np.asarray(enc_h(params, b['heart'], b['rr']))[:n])
   h, v = np.concatenate(hs), np.concatenate(vs)
-  sim = jax.jit(lambda p, h, v: model.apply({'params': p}, h, v, method=model.similarity))
   return np.asarray(sim(params, h, v))
 
 

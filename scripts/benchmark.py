@@ -181,7 +181,7 @@ def bench_encode(cfg, repeats, steps):
   batch = random_batch(cfg, cfg.eval.batch_size)
   params = jax.device_put(model.init(jax.random.key(0), batch['video'][:2], batch['heart'][:2],
                                      batch['rr'][:2])['params'], parallel.replicated(mesh))
-  enc_v, _ = evaluate.compile_encoders(model, mesh)
+  enc_v = evaluate.compile_scoring(model, mesh)[0]
   video = parallel.put_batch(batch, mesh)['video']
   median, spread = timed(lambda: jax.block_until_ready(enc_v(params, video)), repeats)
   return _row('encode videos', 'clips/s', median, spread, cfg.eval.batch_size,

@@ -2,8 +2,9 @@
 
 import jax
 import numpy as np
+import pytest
 
-from hrjax import parallel, train_step
+from hrjax import distributed, parallel, train_step
 from hrjax.models.pairing import build_model
 from tests.conftest import tiny_config
 
@@ -49,3 +50,14 @@ def test_put_batch_shards_along_data():
   out = parallel.put_batch(batch, mesh)
   assert len(out['video'].sharding.device_set) == 8
   assert out['video'].addressable_shards[0].data.shape[0] == 1
+
+
+def test_process_slice_takes_this_process_share_and_refuses_an_uneven_batch(monkeypatch):
+  monkeypatch.setattr(jax, 'process_count', lambda: 2)
+  monkeypatch.setattr(jax, 'process_index', lambda: 1)
+  batch = {'video': np.arange(8), 'heart': np.arange(8) * 10}
+  got = distributed.process_slice(batch)
+  np.testing.assert_array_equal(got['video'], [4, 5, 6, 7])
+  np.testing.assert_array_equal(got['heart'], [40, 50, 60, 70])
+  with pytest.raises(ValueError, match='does not split over 2 processes'):
+    distributed.process_slice({'video': np.arange(7)})
