@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from jax import lax
 
-from hrjax.models import layers
+from hrjax.models import channels_first, layers
 
 
 def conv3d(x, w, strides=(1, 1, 1)):
@@ -34,34 +34,55 @@ def test_spatial_conv_is_a_1kk_conv3d(rng):
 @pytest.mark.parametrize('h, w, k, stride', [(36, 36, 3, 2), (9, 9, 3, 1), (7, 10, 3, 2),
                                              (10, 10, 5, 2), (11, 8, 3, 3), (5, 6, 4, 2),
                                              (8, 8, 1, 1), (9, 9, 2, 2)])
-def test_frame_patches_times_weights_is_the_spatial_conv(rng, h, w, k, stride):
+def test_channels_first_spatial_conv_is_the_spatial_conv(rng, h, w, k, stride):
+  """Patches x weights on [C, B, T, H, W] == lax conv on [B, T, H, W, C] (SAME, any k, stride)."""
   with jax.enable_x64(True):
     x = jnp.asarray(rng.normal(size=(2, 3, h, w, 3)))
     wts = jnp.asarray(rng.normal(size=(k, k, 3, 4)))
-    patches = layers.frame_patches(x, k, stride)
-    assert patches.shape[-1] == k * k * 3
-    np.testing.assert_allclose(patches @ wts.reshape(-1, 4), layers.spatial_conv(x, wts, stride),
+    xc = jnp.moveaxis(x, -1, 0)
+    assert channels_first.space_patches(xc, k, stride).shape[0] == k * k * 3
+    got = jnp.moveaxis(channels_first.spatial_conv(xc, wts, stride), 0, -1)
+    np.testing.assert_allclose(got, layers.spatial_conv(x, wts, stride), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize('k', [1, 2, 3, 4, 5])
+def test_channels_first_temporal_conv_and_projection(rng, k):
+  with jax.enable_x64(True):
+    x = jnp.asarray(rng.normal(size=(2, 7, 4, 5, 3)))
+    wt = jnp.asarray(rng.normal(size=(k, 3, 6)))
+    wp = jnp.asarray(rng.normal(size=(3, 2)))
+    xc = jnp.moveaxis(x, -1, 0)
+    got = jnp.moveaxis(channels_first.temporal_conv(xc, wt), 0, -1)
+    np.testing.assert_allclose(got, layers.temporal_conv(x, wt), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(jnp.moveaxis(channels_first.pointwise(xc, wp), 0, -1), x @ wp,
                                rtol=1e-12, atol=1e-12)
 
 
-def test_patched_block_equals_the_conv_block_values_and_gradients(rng):
-  """The same parameters give the same output and the same gradients either way."""
+@pytest.mark.parametrize('stride', [1, 2])
+def test_channels_first_block_equals_the_conv_block_values_and_gradients(rng, stride):
+  """The same parameters give the same output and the same gradients in either layout."""
   with jax.enable_x64(True):
     x = jnp.asarray(rng.normal(size=(2, 6, 12, 12, 3)))
     ctx = jnp.asarray(rng.normal(size=(2, 12, 12, 3)))
-    plain = layers.FactorisedBlock(mid=4, out=5, stride=2)
-    patched = layers.FactorisedBlock(mid=4, out=5, stride=2, patched=True)
+    plain = layers.FactorisedBlock(mid=4, out=5, stride=stride)
+    first = layers.FactorisedBlock(mid=4, out=5, stride=stride, channels_first=True)
     params = plain.init(jax.random.key(0), x, ctx)['params']
     params = jax.tree.map(lambda p: p + 0.1 * rng.normal(size=p.shape), params)
-    target = jnp.asarray(rng.normal(size=(2, 6, 6, 6, 5)))
+    side = 12 // stride
+    target = jnp.asarray(rng.normal(size=(2, 6, side, side, 5)))
 
-    def loss(p, block, inp):
-      return ((block.apply({'params': p}, inp, ctx) - target) ** 2).sum()
+    def loss(p, inp, block, to_last):
+      return ((to_last(block.apply({'params': p}, inp, ctx)) - target) ** 2).sum()
 
-    want, want_grads = jax.value_and_grad(loss)(params, plain, x)
-    got, got_grads = jax.value_and_grad(loss)(params, patched, x)
+    want, want_grads = jax.value_and_grad(loss, argnums=(0, 1))(params, x, plain, lambda y: y)
+    got, got_grads = jax.value_and_grad(loss, argnums=(0, 1))(
+        params, jnp.moveaxis(x, -1, 0), first, lambda y: jnp.moveaxis(y, 0, -1))
     np.testing.assert_allclose(got, want, rtol=1e-12)
-    for a, b in zip(jax.tree.leaves(got_grads), jax.tree.leaves(want_grads)):
+    got_params, got_x = got_grads
+    want_params, want_x = want_grads
+    np.testing.assert_allclose(jnp.moveaxis(got_x, 0, -1), want_x, rtol=1e-10, atol=1e-10)
+    assert jax.tree.structure(got_params) == jax.tree.structure(want_params)
+    for a, b in zip(jax.tree.leaves(got_params), jax.tree.leaves(want_params)):
       np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
 
 
@@ -70,6 +91,9 @@ def test_avg_pool_space_is_the_window_mean(rng):
     x = jnp.asarray(rng.normal(size=(2, 3, 9, 8, 4)))
     want = x[:, :, :8, :8].reshape(2, 3, 4, 2, 4, 2, 4).mean(axis=(3, 5))
     np.testing.assert_allclose(layers.avg_pool_space(x, 2), want, rtol=1e-12)
+    xc = jnp.moveaxis(x, -1, 0)
+    np.testing.assert_allclose(layers.avg_pool_space(xc, 2, channels_first=True),
+                               jnp.moveaxis(want, -1, 0), rtol=1e-12)
 
 
 def test_temporal_conv_is_a_k11_conv3d(rng):

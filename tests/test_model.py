@@ -162,8 +162,8 @@ def test_bfloat16_blocks_score_like_float32_with_the_same_float32_weights():
   assert np.abs(np.asarray(bf16) - np.asarray(f32)).max() < 0.1 * np.abs(np.asarray(f32)).max()
 
 
-def test_encoding_in_chunks_or_with_a_patched_first_conv_changes_nothing():
-  """Chunks of clips and the first conv as patches x weights: same scores, same gradients."""
+def test_encoding_in_chunks_or_channels_first_changes_nothing():
+  """Chunks of clips, and the blocks as matmuls on channel-first arrays: same scores, gradients."""
   m, params = model_and_params('waveform')
   v, h, rr = inputs(4, seed=4)
   chunked = PairingModel(representation='waveform', channels=(4, 8, 8), features=2,
@@ -180,10 +180,20 @@ def test_encoding_in_chunks_or_with_a_patched_first_conv_changes_nothing():
   np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
   for a, b in zip(jax.tree.leaves(got_grads), jax.tree.leaves(want_grads)):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6 * float(np.abs(b).max()))
-  enc = {flag: video.VideoEncoder((4, 8, 8), 2, patch_first=flag) for flag in (True, False)}
-  enc_params = {'params': params['video_encoder']}
-  encoded = {flag: jax.jit(e.apply)(enc_params, v) for flag, e in enc.items()}
-  np.testing.assert_allclose(encoded[True], encoded[False], rtol=1e-5, atol=1e-5)
+  enc = {flag: video.VideoEncoder((4, 8, 8), 2, channels_first=flag) for flag in (True, False)}
+  enc_params = params['video_encoder']
+
+  def encode(e):
+    def f(p):
+      z = e.apply({'params': p}, v)
+      return (z ** 2).sum(), z
+    return jax.jit(jax.value_and_grad(f, has_aux=True))(enc_params)
+
+  (_, z_first), g_first = encode(enc[True])
+  (_, z_last), g_last = encode(enc[False])
+  np.testing.assert_allclose(z_first, z_last, rtol=1e-5, atol=1e-5)
+  for a, b in zip(jax.tree.leaves(g_first), jax.tree.leaves(g_last)):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6 * float(np.abs(b).max()))
 
 
 @pytest.mark.parametrize('batch, chunk, count', [(16, 2, 8), (16, 0, 1), (6, 4, 1), (12, 5, 2),

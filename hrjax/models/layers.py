@@ -4,6 +4,8 @@ Written as the operations they are rather than as generic 3-D convolutions: the
 spatial conv is a 2-D conv over all `B*T` frames, the temporal conv a 2-D conv
 with a `(k, 1)` kernel over each clip's `T x (H*W)` plane, a `1x1x1` projection
 one matrix product. `tests/test_layers.py` checks them against `lax.conv` in 3-D.
+On CPUs the block runs the same maths on channel-first arrays, every operation
+a matrix product (`channels_first.py`); GPUs keep these cuDNN convolutions.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from hrjax.models import channels_first as cf
+
 
 def spatial_conv(x: jax.Array, w: jax.Array, stride: int = 1) -> jax.Array:
   """`[B, T, H, W, Cin]` * `[k, k, Cin, Cout]` -> `[B, T, H', W', Cout]`, SAME padding."""
@@ -24,48 +28,14 @@ def spatial_conv(x: jax.Array, w: jax.Array, stride: int = 1) -> jax.Array:
   return y.reshape(b, t, *y.shape[1:])
 
 
-def _patch_padding(h: int, w: int, k: int, stride: int) -> list[tuple[int, int]]:
-  """SAME zero padding of an `h x w` frame for `frame_patches`, extended to whole `s x s` cells."""
-  s, cells = stride, -(-k // stride)  # cells a window spans in each direction
-  out = []
-  for n in (h, w):
-    no = -(-n // s)
-    before = max((no - 1) * s + k - n, 0) // 2
-    out.append((before, s * (no + cells - 1) - n - before))
-  return out
-
-
-def frame_patches(x: jax.Array, k: int, stride: int = 1) -> jax.Array:
-  """`[..., H, W, C]` -> `[..., H', W', k*k*C]`: each output pixel's SAME-padded `k x k` window.
-
-  Ordered (row, column, channel), so `frame_patches(x, k, s) @ w.reshape(-1, Cout)`
-  equals `spatial_conv(x, w, s)` for `w [k, k, C, Cout]`; zero padding, any dtype.
-  Built from the frames seen as `s x s` cells (a free reshape): a window row
-  is then a few runs of whole cells, not k single pixels, which XLA copies
-  faster on the CPU (6 slices instead of 9 for k = 3, stride 2).
-  """
-  s, cells = stride, -(-k // stride)
-  pad = _patch_padding(x.shape[-3], x.shape[-2], k, s)
-  x = jnp.pad(x, [(0, 0)] * (x.ndim - 3) + pad + [(0, 0)])
-  *lead, hp, wp, c = x.shape
-  ho, wo = hp // s - cells + 1, wp // s - cells + 1
-  x = x.reshape(*lead, hp // s, s, wp // s, s * c)
-  parts = []
-  for i in range(k):
-    di, a = divmod(i, s)
-    for dj in range(cells):
-      width = min(s, k - dj * s) * c  # the window's columns in this cell, all channels
-      parts.append(x[..., di:di + ho, a, dj:dj + wo, :width])
-  return jnp.concatenate(parts, axis=-1)
-
-
 def temporal_conv(x: jax.Array, w: jax.Array) -> jax.Array:
   """`[B, T, ..., Cin]` * `[k, Cin, Cout]` -> `[B, T, ..., Cout]`, zero-padded SAME in time.
 
   Computed as a 2-D convolution with a `(k, 1)` kernel over each clip seen as a
-  `T x (H*W)` image: no transpose, and XLA's CPU convolution and its gradients
-  beat k shifted matrix products (whose gradients pad and add k full copies)
-  by 1.7-2.3x here (`python scripts/benchmark.py`, see README).
+  `T x (H*W)` image: no transpose, and in this channel-last layout XLA's CPU
+  convolution and its gradients beat k separate shifted matrix products (whose
+  gradients pad and add k full copies) by 1.7-2.3x (`python scripts/benchmark.py`,
+  see README). The heart encoder and the video encoder's output layer use it.
   """
   b, t, cin = x.shape[0], x.shape[1], x.shape[-1]
   y = lax.conv_general_dilated(x.reshape(b, t, -1, cin), w[:, None], (1, 1), 'SAME',
@@ -82,21 +52,20 @@ class FactorisedBlock(nn.Module):
   k_time: int = 5
   stride: int = 1
   dtype: Any = None  # compute dtype (e.g. bfloat16); None: as the inputs. Parameters stay float32
-  patched: bool = False  # spatial conv as frame_patches(x) x weights: one matrix product
+  channels_first: bool = False  # x and output [C, B, T, H, W], every op a matmul (the CPU's way)
 
   @nn.compact
   def __call__(self, x: jax.Array, context: jax.Array | None = None) -> jax.Array:
-    """`x [B, T, H, W, C]`; `context [B, H, W, Cc]`, optional, is constant over time.
+    """`x [B, T, H, W, C]` (`[C, B, T, H, W]` with `channels_first`); `context [B, H, W, Cc]`.
 
-    With a context the spatial conv acts on the channels of x and context
-    concatenated (the context repeated over T), but the context's share is
-    computed once per clip instead of once per frame.
+    The context, optional, is constant over time: the spatial conv acts on the
+    channels of x and context concatenated (the context repeated over T), but
+    the context's share is computed once per clip instead of once per frame.
 
-    `patched`: on this CPU XLA computes the weight gradient of a strided conv
-    over few channels slowly (a window-dilated conv); as a matrix product of
-    the patches, saved from the forward pass, it is one large `dot`.
+    `channels_first`: the same maths as matrix products over channel-first
+    arrays (`channels_first.py`); same parameters, so checkpoints interchange.
     """
-    cin = x.shape[-1]
+    cin = x.shape[0 if self.channels_first else -1]
     init = nn.initializers.he_normal()
     ws = self.param('spatial', init, (self.k_space, self.k_space, cin, self.mid))
     wt = self.param('temporal', init, (self.k_time, self.mid, self.mid))
@@ -104,31 +73,40 @@ class FactorisedBlock(nn.Module):
     bs = self.param('spatial_bias', nn.initializers.zeros, (self.mid,))
     bt = self.param('temporal_bias', nn.initializers.zeros, (self.mid,))
     bp = self.param('project_bias', nn.initializers.zeros, (self.out,))
-    if self.dtype is not None:  # compute in dtype from the float32 master weights
-      x, ws, wt, wp, bs, bt, bp = (a.astype(self.dtype) for a in (x, ws, wt, wp, bs, bt, bp))
-    if self.patched:
-      y = frame_patches(x, self.k_space, self.stride) @ ws.reshape(-1, self.mid) + bs
-    else:
-      y = spatial_conv(x, ws, self.stride) + bs
+    wc = None
     if context is not None:
       wc = self.param('spatial_context', init,
                       (self.k_space, self.k_space, context.shape[-1], self.mid))
-      if self.dtype is not None:
+    if self.dtype is not None:  # compute in dtype from the float32 master weights
+      x, ws, wt, wp, bs, bt, bp = (a.astype(self.dtype) for a in (x, ws, wt, wp, bs, bt, bp))
+      if context is not None:
         context, wc = context.astype(self.dtype), wc.astype(self.dtype)
+    if self.channels_first:
+      y = cf.add_bias(cf.spatial_conv(x, ws, self.stride), bs)
+      if context is not None:  # [Cc, B, 1, H, W]: broadcast over T
+        y = y + cf.spatial_conv(jnp.moveaxis(context, -1, 0)[:, :, None], wc, self.stride)
+      x = nn.relu(y)
+      x = nn.relu(cf.add_bias(cf.temporal_conv(x, wt), bt))
+      return nn.relu(cf.add_bias(cf.pointwise(x, wp), bp))
+    y = spatial_conv(x, ws, self.stride) + bs
+    if context is not None:
       y = y + spatial_conv(context[:, None], wc, self.stride)
     x = nn.relu(y)
     x = nn.relu(temporal_conv(x, wt) + bt)
     return nn.relu(x @ wp + bp)
 
 
-def avg_pool_space(x: jax.Array, factor: int) -> jax.Array:
+def avg_pool_space(x: jax.Array, factor: int, channels_first: bool = False) -> jax.Array:
   """`[B, T, H, W, C]` -> `[B, T, H//f, W//f, C]` by averaging (trailing rows dropped).
 
-  A sum of f*f strided slices: on the CPU XLA fuses it into one loop, faster
-  than a reduction over a reshaped window axis.
+  With `channels_first`, `[C, B, T, H, W]` -> `[C, B, T, H//f, W//f]`. A sum
+  of f*f strided slices: on the CPU XLA fuses it into one loop, faster than a
+  reduction over a reshaped window axis.
   """
-  h2, w2 = x.shape[2] // factor, x.shape[3] // factor
-  total = sum(x[:, :, i:h2 * factor:factor, j:w2 * factor:factor]
+  axis = x.ndim - 2 if channels_first else x.ndim - 3  # of H; W follows
+  h2, w2 = x.shape[axis] // factor, x.shape[axis + 1] // factor
+  lead = (slice(None),) * axis
+  total = sum(x[lead + (slice(i, h2 * factor, factor), slice(j, w2 * factor, factor))]
               for i in range(factor) for j in range(factor))
   return total / factor ** 2
 

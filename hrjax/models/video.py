@@ -51,7 +51,7 @@ class VideoEncoder(nn.Module):
   gain: float = 50.0
   norm_window: int = 0  # frames of the moving mean the input is normalised by; 0: clip mean
   dtype: Any = None  # compute dtype of the (2+1)D blocks (bfloat16 on GPUs); None: float32
-  patch_first: bool | None = None  # first conv as patches x weights; None: on CPUs only
+  channels_first: bool | None = None  # blocks as matmuls on [C, B, T, H, W]; None: on CPUs only
 
   @nn.compact
   def __call__(self, video: jax.Array) -> jax.Array:
@@ -67,15 +67,19 @@ class VideoEncoder(nn.Module):
     pixel_mean = np.tile(np.eye(ch) / (h * w), (h * w, 1)).astype(x.dtype)  # [H*W*C, C]
     colour = nn.Dense(self.out_features, use_bias=False, name='colour_skip')(
         x.reshape(b, t, h * w * ch) @ pixel_mean)
-    # On a CPU the first block takes the patches of its strided conv (see
-    # FactorisedBlock.patched); a GPU's cuDNN convolution needs no such help.
-    patched = jax.default_backend() == 'cpu' if self.patch_first is None else self.patch_first
+    # On a CPU the blocks run on channel-first arrays, every operation a matrix
+    # product (see channels_first.py); a GPU's cuDNN convolutions take them as they are.
+    first = jax.default_backend() == 'cpu' if self.channels_first is None else self.channels_first
+    if first:
+      x = jnp.moveaxis(x, -1, 0)
     for i, c in enumerate(self.channels):
       x = FactorisedBlock(mid=c, out=c, k_time=self.k_time, stride=2 if i == 0 else 1,
-                          dtype=self.dtype, patched=patched and i == 0,
+                          dtype=self.dtype, channels_first=first,
                           name=f'block{i}')(x, appearance if i == 0 else None)
       if i < len(self.channels) - 1:
-        x = avg_pool_space(x, 2)
+        x = avg_pool_space(x, 2, channels_first=first)
+    if first:
+      x = jnp.moveaxis(x, 0, -1)
     # Where to look is a property of the face, not of a frame: weights from the time mean.
     # No bias: a softmax over space ignores a constant.
     logits = nn.Dense(1, use_bias=False, name='attention')(x.mean(axis=1))  # [B, H, W, 1]
