@@ -134,7 +134,9 @@ def bench_train(cfg, repeats, steps):
   state = jax.device_put(train_step.init_state(model, tx, 0, batch), parallel.replicated(mesh))
   step = train_step.compile_train_step(model, tx, mesh)
   device_batch = parallel.put_batch(batch, mesh)
+  started = time.perf_counter()
   cost = step.lower(state, device_batch).compile().cost_analysis()
+  compile_s = time.perf_counter() - started  # trace + XLA compile of the train step
   flops = float((cost[0] if isinstance(cost, list) else cost).get('flops', float('nan')))
   holder = {'state': state}
 
@@ -151,6 +153,7 @@ def bench_train(cfg, repeats, steps):
               user_ms_per_step=CPU_TIME['user'] / steps * 1e3,
               system_ms_per_step=CPU_TIME['system'] / steps * 1e3,
               xla_gflop_per_step=flops / 1e9, gflop_per_s=flops / per_step / 1e9,
+              compile_s=compile_s,
               analytic_gflop_per_step=analytic / 1e9,
               analytic_gflop_per_s=analytic / per_step / 1e9)
 
@@ -311,7 +314,8 @@ def _ratios(rows) -> list[str]:
     t = by['train']
     out.append(f"train step: {t['gflop_per_s']:.1f} GFLOP/s by XLA's count "
                f"({t['xla_gflop_per_step']:.2f} GFLOP/step), {t['analytic_gflop_per_s']:.1f} "
-               f"counted by hand ({t['analytic_gflop_per_step']:.2f} GFLOP/step)")
+               f"counted by hand ({t['analytic_gflop_per_step']:.2f} GFLOP/step); "
+               f"compiling it took {t['compile_s']:.1f} s")
     if 'matmul' in by:
       peak = by['matmul']['rate']
       out.append(f"train step / matmul peak: {t['gflop_per_s'] / peak:.1%} (XLA's count), "

@@ -26,10 +26,13 @@ def inputs(b, seed=0):
 
 
 @functools.cache
+@functools.lru_cache(maxsize=None)
 def model_and_params(rep):
+  """A small model and its initial parameters, one per representation (shared: jax arrays
+  are immutable, and compiling init once saves the suite's time)."""
   m = PairingModel(representation=rep, channels=(4, 8, 8), features=2)
   v, h, rr = inputs(2)
-  return m, m.init(jax.random.key(0), v, h, rr)['params']
+  return m, jax.jit(m.init)(jax.random.key(0), v, h, rr)['params']
 
 
 @pytest.mark.parametrize('rep', ['waveform', 'hr', 'rr_summary'])
@@ -95,7 +98,7 @@ def test_every_parameter_gets_a_finite_nonzero_gradient(rep):
   rng = np.random.default_rng(2)
   params = jax.tree.map(lambda p: p + 0.05 * rng.normal(size=p.shape).astype(p.dtype), params)
   v, h, rr = inputs(4, seed=3)
-  grads = jax.grad(lambda p: contrastive_loss(m.apply({'params': p}, v, h, rr)))(params)
+  grads = jax.jit(jax.grad(lambda p: contrastive_loss(m.apply({'params': p}, v, h, rr))))(params)
   for path, g in jax.tree_util.tree_leaves_with_path(grads):
     assert np.all(np.isfinite(g)), path
     assert np.any(g != 0), f'zero gradient at {jax.tree_util.keystr(path)}'
@@ -122,7 +125,7 @@ def test_check_grads_float64():
       def loss(flat_params, m=m, v=v, h=h, rr=rr, unravel=unravel):
         return contrastive_loss(m.apply({'params': unravel(flat_params)}, v, h, rr))
 
-      check_grads(loss, (flat,), order=1, modes=['rev'], atol=1e-5, rtol=1e-5, eps=1e-6)
+      check_grads(jax.jit(loss), (flat,), order=1, modes=['rev'], atol=1e-5, rtol=1e-5, eps=1e-6)
 
 
 def test_loss_is_log_n_for_equal_scores_and_near_zero_for_perfect():
