@@ -5,9 +5,10 @@ and their weight gradients above all, far below its matrix-product speed, and
 it transposes channel-last activations back and forth around them. With the
 channels first, every operation of a block is one product of a `[Cout, K]`
 weight matrix with a `[K, N]` matrix whose rows are shifted views of the input
-(the `k x k` patch in space, the window of `k` frames in time), and so is
-every gradient: `dW = dY @ rows^T` contracts the long axis of two row-major
-matrices, with no transpose in between.
+(the `k x k` patch in space, the window of `k` frames in time), and so are
+its gradients: `dW = dY @ rows^T` contracts the long axis of two row-major
+matrices and `d rows = W @ dY` is a plain product, with no transpose in
+between (the rows' gradient then adds back into the input as shifted slices).
 
 Same parameters and the same maths as `layers.spatial_conv`,
 `layers.temporal_conv` and a `1x1x1` projection over channel-last arrays
