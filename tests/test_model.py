@@ -26,7 +26,6 @@ def inputs(b, seed=0):
 
 
 @functools.cache
-@functools.lru_cache(maxsize=None)
 def model_and_params(rep):
   """A small model and its initial parameters, one per representation (shared: jax arrays
   are immutable, and compiling init once saves the suite's time)."""
