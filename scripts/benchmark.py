@@ -44,8 +44,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / 'scripts'))
 
+from hrjax import cli  # noqa: E402
+
 ROWS = ('matmul', 'train', 'torch', 'encode', 'loader', 'extract', 'evaluate')
-MALLOC = os.environ.get('GLIBC_TUNABLES', 'glibc.malloc.hugetlb=1')
+MALLOC = os.environ.get('GLIBC_TUNABLES', cli.MALLOC_TUNING)  # what `python -m hrjax.main` sets
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', 'configs/quick.py', 'Experiment config.')
 flags.DEFINE_integer('repeats', 5, 'Timed repeats (the median is reported).')
