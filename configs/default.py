@@ -59,6 +59,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.model.norm_window = 0  # moving-mean window (frames) of the input normalisation; 0: clip
   c.model.compute_dtype = 'float32'  # of the (2+1)D blocks; 'bfloat16' on GPUs (float32 weights)
   c.model.encode_chunk = 2  # clips per video-encoder pass on CPUs (cache); 0: whole batch
+  # (2+1)D blocks as 'channels_first' matrix products (fastest on CPUs) or 'channels_last'
+  # lax convolutions (cuDNN on GPUs); 'auto': channels_first on CPUs only. Same parameters.
+  c.model.block_layout = 'auto'
 
   c.train = ml_collections.ConfigDict()
   c.train.batch_size = 16  # clips of distinct subjects per step (global, all devices)

@@ -202,3 +202,23 @@ def test_encoding_in_chunks_or_channels_first_changes_nothing():
                                                  (7, 2, 1), (32, 2, 16), (2, 2, 1)])
 def test_chunk_count_divides_the_batch(batch, chunk, count):
   assert pairing._chunk_count(batch, chunk) == count
+
+
+@pytest.mark.parametrize('layout,convs', [('auto', 1), ('channels_first', 1),
+                                          ('channels_last', 8)])
+def test_block_layout_from_config_picks_the_formulation(layout, convs):
+  """`model.block_layout`: matmuls on channel-first arrays (auto, here on a CPU) or lax
+  convolutions (spatial and temporal in each of 3 blocks, the first block's context, plus
+  the output layer's one in either layout)."""
+  from configs import default
+  cfg = default.get_config()
+  cfg.model.channels, cfg.model.features, cfg.model.block_layout = (4, 8, 8), 2, layout
+  m = pairing.build_model(cfg)
+  _, params = model_and_params('waveform')
+  v, _, _ = inputs(2)
+  jaxpr = str(jax.make_jaxpr(functools.partial(m.apply, method=m.encode_video))(
+      {'params': params}, v))
+  assert jaxpr.count('conv_general_dilated') == convs
+  cfg.model.block_layout = 'NCTHW'
+  with pytest.raises(ValueError, match='block_layout'):
+    pairing.build_model(cfg)

@@ -31,6 +31,7 @@ class PairingModel(nn.Module):
   norm_window: int = 0
   dtype: Any = None  # compute dtype of the video encoder's (2+1)D blocks; None: float32
   encode_chunk: int = 0  # clips per video-encoder pass on a CPU; 0 (and on GPUs): whole batch
+  channels_first: bool | None = None  # blocks as matmuls (channels_first.py); None: on CPUs only
 
   def setup(self):
     if self.representation not in REPRESENTATIONS:
@@ -38,7 +39,8 @@ class PairingModel(nn.Module):
                        f'got {self.representation!r}')
     self.grid = spectral.bpm_grid()
     self.video_encoder = VideoEncoder(self.channels, self.features, gain=self.gain,
-                                      norm_window=self.norm_window, dtype=self.dtype)
+                                      norm_window=self.norm_window, dtype=self.dtype,
+                                      channels_first=self.channels_first)
     if self.representation == 'waveform':
       self.heart_encoder = heart_encoders.WaveformEncoder(self.features)
     elif self.representation == 'hr':
@@ -118,7 +120,18 @@ def build_model(cfg) -> PairingModel:
                       fps=cfg.data.fps, max_lag=cfg.model.max_lag, gain=cfg.model.gain,
                       norm_window=cfg.model.norm_window,
                       dtype=_compute_dtype(cfg.model.get('compute_dtype', 'float32')),
-                      encode_chunk=cfg.model.get('encode_chunk', 0))
+                      encode_chunk=cfg.model.get('encode_chunk', 0),
+                      channels_first=_channels_first(cfg.model.get('block_layout', 'auto')))
+
+
+BLOCK_LAYOUTS = {'auto': None, 'channels_first': True, 'channels_last': False}
+
+
+def _channels_first(layout: str) -> bool | None:
+  """`config.model.block_layout` -> `PairingModel.channels_first`."""
+  if layout not in BLOCK_LAYOUTS:
+    raise ValueError(f'model.block_layout must be one of {tuple(BLOCK_LAYOUTS)}, got {layout!r}')
+  return BLOCK_LAYOUTS[layout]
 
 
 def _compute_dtype(name: str):
