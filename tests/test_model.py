@@ -55,7 +55,7 @@ def expected_parameters(rep, c=(4, 8, 8), d=2, f=71):
            + block(3, 3, c[0], c[0]) + block(c[0], 0, c[1], c[1]) + block(c[1], 0, c[2], c[2])
            + c[2]                                     # attention (no bias: softmax)
            + 3 * c[2] * d)                            # output temporal conv
-  refiner = (5 * 8 + 8) + (5 * 8 + 1)
+  refiner = (5 * 8 + 8) + 5 * 8                      # second conv: no bias (softmax)
   heart = {'waveform': (5 * 16 + 16) + (5 * 16 * 16 + 16) + 16 * d,
            'hr': 1 + refiner,                       # bump width + its refiner
            'rr_summary': (2 * 32 + 32) + (32 * 32 + 32) + (32 * f + f)}[rep]
@@ -164,6 +164,7 @@ def test_bfloat16_blocks_score_like_float32_with_the_same_float32_weights():
   assert np.abs(np.asarray(bf16) - np.asarray(f32)).max() < 0.1 * np.abs(np.asarray(f32)).max()
 
 
+@jax.default_matmul_precision('highest')  # GPUs otherwise multiply float32 in TF32 (1e-3)
 def test_encoding_in_chunks_or_channels_first_changes_nothing():
   """Chunks of clips, and the blocks as matmuls on channel-first arrays: same scores, gradients."""
   m, params = model_and_params('waveform')

@@ -79,5 +79,6 @@ class FrequencyRefiner(nn.Module):
   def __call__(self, spectrum: jax.Array) -> jax.Array:
     x = jnp.log(spectrum + 1e-3)[..., None]  # [B, F, 1]
     y = nn.relu(nn.Conv(self.hidden, (self.kernel,), name='conv0')(x))
-    y = nn.Conv(1, (self.kernel,), name='conv1')(y)
+    # No bias: the softmax over rates that follows ignores a constant (it got no gradient).
+    y = nn.Conv(1, (self.kernel,), use_bias=False, name='conv1')(y)
     return (x + y)[..., 0]
