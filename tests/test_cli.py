@@ -49,3 +49,28 @@ def test_main_reruns_itself_with_huge_pages_for_malloc_unless_told_otherwise():
   assert tunables() == cli.MALLOC_TUNING
   assert tunables(GLIBC_TUNABLES='glibc.malloc.arena_max=2') == 'glibc.malloc.arena_max=2'
   assert tunables(HRJAX_MALLOC_TUNING='0') == 'None'
+
+
+def test_seeds_script_tabulates_each_run_and_the_spread_over_seeds():
+  """scripts/seeds.py's table from two made-up reports (in a subprocess: its absl flags)."""
+  code = '''
+import sys
+sys.path.insert(0, "scripts")
+import seeds
+def report(hrjax, green):
+  def method(x):
+    return {"two_afc": x, "two_afc_ci95": [x - 0.05, x + 0.05], "auc": x - 0.01}
+  return {"split": "test", "clips": 12, "subjects": 3,
+          "methods": {"hrjax": method(hrjax), "green": method(green)}}
+print("\\n".join(seeds.store_table("st", {"0": report(0.9, 0.7), "1": report(0.8, 0.7)},
+                                   {"0": 1.0, "1": 2.0})))
+'''
+  out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60)
+  assert out.returncode == 0, out.stderr
+  lines = out.stdout.splitlines()
+  assert lines[0] == '### st [test]: 12 clips, 3 subjects'
+  assert '| seed 0 | 0.900 [0.850, 0.950] | 0.890 | 1.0 |' in lines
+  assert '| seed 1 | 0.800 [0.750, 0.850] | 0.790 | 2.0 |' in lines
+  spread = next(x for x in lines if x.startswith('| **2 seeds'))
+  assert '0.850 ± 0.071 (0.800-0.900)' in spread  # sample sd of 0.9 and 0.8
+  assert sum('green (no seed)' in x for x in lines) == 1
