@@ -10,6 +10,7 @@ a matrix product (`channels_first.py`); GPUs keep these cuDNN convolutions.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import flax.linen as nn
@@ -81,19 +82,21 @@ class FactorisedBlock(nn.Module):
       x, ws, wt, wp, bs, bt, bp = (a.astype(self.dtype) for a in (x, ws, wt, wp, bs, bt, bp))
       if context is not None:
         context, wc = context.astype(self.dtype), wc.astype(self.dtype)
-    if self.channels_first:
-      y = cf.add_bias(cf.spatial_conv(x, ws, self.stride), bs)
-      if context is not None:  # [Cc, B, 1, H, W]: broadcast over T
-        y = y + cf.spatial_conv(jnp.moveaxis(context, -1, 0)[:, :, None], wc, self.stride)
-      x = nn.relu(y)
-      x = nn.relu(cf.add_bias(cf.temporal_conv(x, wt), bt))
-      return nn.relu(cf.add_bias(cf.pointwise(x, wp), bp))
-    y = spatial_conv(x, ws, self.stride) + bs
-    if context is not None:
-      y = y + spatial_conv(context[:, None], wc, self.stride)
+    if self.channels_first:  # matrix products on [C, B, T, H, W] (channels_first.py)
+      spatial, temporal, project, add = (cf.spatial_conv, cf.temporal_conv, cf.pointwise,
+                                         cf.add_bias)
+      if context is not None:  # [Cc, B, 1, H, W]
+        context = jnp.moveaxis(context, -1, 0)[:, :, None]
+    else:
+      spatial, temporal, project, add = spatial_conv, temporal_conv, operator.matmul, operator.add
+      if context is not None:  # [B, 1, H, W, Cc]
+        context = context[:, None]
+    y = add(spatial(x, ws, self.stride), bs)
+    if context is not None:  # its one frame broadcast over T
+      y = y + spatial(context, wc, self.stride)
     x = nn.relu(y)
-    x = nn.relu(temporal_conv(x, wt) + bt)
-    return nn.relu(x @ wp + bp)
+    x = nn.relu(add(temporal(x, wt), bt))
+    return nn.relu(add(project(x, wp), bp))
 
 
 def avg_pool_space(x: jax.Array, factor: int, channels_first: bool = False) -> jax.Array:
