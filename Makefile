@@ -2,9 +2,6 @@
 # Uses the active virtualenv if there is one, else creates .venv in the repo.
 
 PYTHON ?= python3
-# Transparent huge pages for malloc: XLA on CPU faults in fresh pages for its big
-# temporaries every step; this cuts the system time of a train step (see README).
-export GLIBC_TUNABLES ?= glibc.malloc.hugetlb=1
 VENV := $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV),.venv)
 PY := $(VENV)/bin/python
 WORKDIR ?= runs/demo

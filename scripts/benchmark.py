@@ -21,9 +21,10 @@ then reports the median over --repeats with the spread (min-max). Rows:
              store's dataset vs plain imageio-ffmpeg decoding of the same files: frames/s
   evaluate   every heart against every video of the store's test split: pairs/s
 Rows that need a store are skipped when there is none. Runs on whatever devices
-JAX sees (all of them, data-parallel). Every row, PyTorch's too, runs with
-GLIBC_TUNABLES=glibc.malloc.hugetlb=1 unless the variable is already set (as
-`make` sets it; see README, CPU memory note).
+JAX sees (all of them, data-parallel). Every row, PyTorch's too, runs with the
+allocator `python -m hrjax.main` gives itself (`hrjax.cli.malloc_env`: mimalloc
+preloaded where installed, else glibc with huge pages; HRJAX_MALLOC_TUNING=0 and
+your own GLIBC_TUNABLES compare others; see README, CPU memory note).
 """
 
 import importlib.util
@@ -47,7 +48,8 @@ sys.path.insert(0, str(ROOT / 'scripts'))
 from hrjax import cli  # noqa: E402
 
 ROWS = ('matmul', 'train', 'torch', 'encode', 'loader', 'extract', 'evaluate')
-MALLOC = os.environ.get('GLIBC_TUNABLES', cli.MALLOC_TUNING)  # what `python -m hrjax.main` sets
+# The allocator `python -m hrjax.main` gives itself (cli.malloc_env), for every row, PyTorch's too.
+MALLOC = cli.malloc_env(os.environ)
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', 'configs/quick.py', 'Experiment config.')
 flags.DEFINE_integer('repeats', 5, 'Timed repeats (the median is reported).')
@@ -271,7 +273,7 @@ def _child(name, argv) -> dict | None:
     out = Path(tmp) / 'row.json'
     proc = subprocess.run([sys.executable, __file__, *argv[1:], f'--only={name}',
                            f'--row_out={out}'], cwd=ROOT, capture_output=True, text=True,
-                          env=dict(os.environ, GLIBC_TUNABLES=MALLOC))
+                          env=dict(os.environ, **MALLOC))
     if proc.returncode != 0 or not out.exists():
       print(f'benchmark {name} failed:\n{proc.stderr[-2000:]}', file=sys.stderr)
       return None
@@ -347,6 +349,14 @@ def _ratios(rows) -> list[str]:
   return out
 
 
+def _allocator() -> str:
+  """The allocator settings the rows run under, in words."""
+  env = dict(os.environ, **MALLOC)
+  if 'mimalloc' in env.get('LD_PRELOAD', ''):
+    return f"mimalloc (MIMALLOC_PURGE_DELAY={env.get('MIMALLOC_PURGE_DELAY')})"
+  return f"glibc (GLIBC_TUNABLES={env.get('GLIBC_TUNABLES', '')})"
+
+
 def main(argv):
   import jax
   cfg = FLAGS.config
@@ -363,7 +373,7 @@ def main(argv):
            f'channels {tuple(cfg.model.channels)}')
   print(f'hrjax benchmark on {device}; clips {shape}, batch {cfg.train.batch_size}, '
         f'encode_chunk {cfg.model.get("encode_chunk", 0)}; jax {jax.__version__}; '
-        f'GLIBC_TUNABLES={MALLOC}; store {store or "none (loader/extract/evaluate skipped)"}',
+        f'allocator {_allocator()}; store {store or "none (loader/extract/evaluate skipped)"}',
         flush=True)
   names = [r for r in ROWS if r in FLAGS.only]
   if 'torch' in names and importlib.util.find_spec('torch') is None:
@@ -387,7 +397,7 @@ def main(argv):
     Path(FLAGS.json).parent.mkdir(parents=True, exist_ok=True)
     Path(FLAGS.json).write_text(json.dumps(dict(device=device, shape=shape, rows=rows,
                                                 store=store, jax=jax.__version__,
-                                                glibc_tunables=MALLOC,
+                                                allocator=_allocator(),
                                                 ratios=_ratios(rows)), indent=1))
 
 
