@@ -7,7 +7,8 @@ r"""Benchmark suite: train step, matmul peak, loader, extraction, evaluation, me
 Each measurement runs in its own process (so its peak RSS is its own), warms up,
 then reports the median over --repeats with the spread (min-max). Rows:
 
-  matmul     a large float32 matmul: the machine's practical peak GFLOP/s
+  matmul     a large float32 matmul: the machine's practical peak GFLOP/s (the fastest
+             of 4 x --repeats repeats; the table shows their median)
   train      the compiled train step on random clips: clips/s, GFLOP/s by XLA's cost
              analysis and counted by hand (`analytic_train_flops`), each as a share
              of the matmul peak of this run
@@ -123,8 +124,11 @@ def bench_matmul(cfg, repeats, steps):
   n = 2048 if jax.default_backend() == 'cpu' else 8192
   a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32)
   mm = jax.jit(lambda x: x @ x)
-  median, spread = timed(lambda: jax.block_until_ready(mm(a)), repeats)
-  return _row(f'matmul {n}^2 f32', 'GFLOP/s', median, spread, 2 * n**3 / 1e9)
+  # A peak is the best the machine does: the share of it below is taken against the fastest
+  # of many repeats (a median caught in a slow spell of a shared machine would flatter it).
+  median, spread = timed(lambda: jax.block_until_ready(mm(a)), 4 * repeats)
+  return _row(f'matmul {n}^2 f32', 'GFLOP/s', median, spread, 2 * n**3 / 1e9,
+              peak_gflop_per_s=2 * n**3 / 1e9 / spread[0], repeats=4 * repeats)
 
 
 def bench_train(cfg, repeats, steps):
@@ -323,8 +327,10 @@ def _ratios(rows) -> list[str]:
                f"counted by hand ({t['analytic_gflop_per_step']:.2f} GFLOP/step); "
                f"compiling it took {t['compile_s']:.1f} s")
     if 'matmul' in by:
-      peak = by['matmul']['rate']
-      out.append(f"train step / matmul peak: {t['gflop_per_s'] / peak:.1%} (XLA's count), "
+      m = by['matmul']
+      peak = m['peak_gflop_per_s']
+      out.append(f"train step / matmul peak ({peak:.1f} GFLOP/s, the fastest of "
+                 f"{m['repeats']} matmul repeats): {t['gflop_per_s'] / peak:.1%} (XLA's count), "
                  f"{t['analytic_gflop_per_s'] / peak:.1%} (by hand)")
     if 'grain' in by:
       consumed = t['rate'] / t['batch']
