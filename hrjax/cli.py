@@ -68,6 +68,16 @@ def malloc_env(environ=None) -> dict[str, str]:
   return {}
 
 
+def rerun_environ(environ=None) -> dict[str, str] | None:
+  """The environment to re-run a program in with `malloc_env`'s allocator, or None (none
+  to set). The re-run program calls `tune_malloc`, which then only tidies up."""
+  environ = os.environ if environ is None else environ
+  env = malloc_env(environ)
+  if not env:
+    return None
+  return {**environ, **env, _TUNED: env.get('LD_PRELOAD', '')}
+
+
 def tune_malloc() -> None:
   """Re-run this program with `malloc_env()`'s allocator (the loader reads it only at start).
 
@@ -81,10 +91,10 @@ def tune_malloc() -> None:
     if preloaded and os.environ.get('LD_PRELOAD') == preloaded:
       del os.environ['LD_PRELOAD']
     return
-  env = malloc_env()
-  if not env:
+  env = rerun_environ()
+  if env is None:
     return
-  os.environ.update(env, **{_TUNED: env.get('LD_PRELOAD', '')})
+  os.environ.update(env)
   sys.stdout.flush()
   sys.stderr.flush()
   os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])

@@ -49,8 +49,9 @@ sys.path.insert(0, str(ROOT / 'scripts'))
 from hrjax import cli  # noqa: E402
 
 ROWS = ('matmul', 'train', 'torch', 'encode', 'loader', 'extract', 'evaluate')
-# The allocator `python -m hrjax.main` gives itself (cli.malloc_env), for every row, PyTorch's too.
-MALLOC = cli.malloc_env(os.environ)
+# Every row, PyTorch's too, runs as `python -m hrjax.main` re-runs itself: under its allocator
+# (cli.malloc_env), which the row's process keeps from the programs it starts (cli.tune_malloc).
+ROW_ENVIRON = cli.rerun_environ() or dict(os.environ)
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', 'configs/quick.py', 'Experiment config.')
 flags.DEFINE_integer('repeats', 5, 'Timed repeats (the median is reported).')
@@ -277,7 +278,7 @@ def _child(name, argv) -> dict | None:
     out = Path(tmp) / 'row.json'
     proc = subprocess.run([sys.executable, __file__, *argv[1:], f'--only={name}',
                            f'--row_out={out}'], cwd=ROOT, capture_output=True, text=True,
-                          env=dict(os.environ, **MALLOC))
+                          env=ROW_ENVIRON)
     if proc.returncode != 0 or not out.exists():
       print(f'benchmark {name} failed:\n{proc.stderr[-2000:]}', file=sys.stderr)
       return None
@@ -357,10 +358,9 @@ def _ratios(rows) -> list[str]:
 
 def _allocator() -> str:
   """The allocator settings the rows run under, in words."""
-  env = dict(os.environ, **MALLOC)
-  if 'mimalloc' in env.get('LD_PRELOAD', ''):
-    return f"mimalloc (MIMALLOC_PURGE_DELAY={env.get('MIMALLOC_PURGE_DELAY')})"
-  return f"glibc (GLIBC_TUNABLES={env.get('GLIBC_TUNABLES', '')})"
+  if 'mimalloc' in ROW_ENVIRON.get('LD_PRELOAD', ''):
+    return f"mimalloc (MIMALLOC_PURGE_DELAY={ROW_ENVIRON.get('MIMALLOC_PURGE_DELAY')})"
+  return f"glibc (GLIBC_TUNABLES={ROW_ENVIRON.get('GLIBC_TUNABLES', '')})"
 
 
 def main(argv):
@@ -369,6 +369,7 @@ def main(argv):
   store = FLAGS.store or cfg.data.store
   store = store if Path(store, 'header.json').exists() else None
   if FLAGS.row_out:
+    cli.tune_malloc()  # a row's process: the preload stays out of the programs it starts
     Path(FLAGS.row_out).write_text(json.dumps(run_row(FLAGS.only[0], cfg, store)))
     return
   unknown = set(FLAGS.only) - set(ROWS)
