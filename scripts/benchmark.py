@@ -28,6 +28,7 @@ preloaded where installed, else glibc with huge pages; HRJAX_MALLOC_TUNING=0 and
 your own GLIBC_TUNABLES compare others; see README, CPU memory note).
 """
 
+import functools
 import importlib.util
 import json
 import os
@@ -49,9 +50,6 @@ sys.path.insert(0, str(ROOT / 'scripts'))
 from hrjax import cli  # noqa: E402
 
 ROWS = ('matmul', 'train', 'torch', 'encode', 'loader', 'extract', 'evaluate')
-# Every row, PyTorch's too, runs as `python -m hrjax.main` re-runs itself: under its allocator
-# (cli.malloc_env), which the row's process keeps from the programs it starts (cli.tune_malloc).
-ROW_ENVIRON = cli.rerun_environ() or dict(os.environ)
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', 'configs/quick.py', 'Experiment config.')
 flags.DEFINE_integer('repeats', 5, 'Timed repeats (the median is reported).')
@@ -272,13 +270,21 @@ def run_row(name, cfg, store):
   return row
 
 
+@functools.cache
+def _row_environ() -> dict[str, str]:
+  """Every row, PyTorch's too, runs as `python -m hrjax.main` re-runs itself: under its
+  allocator (cli.malloc_env), which the row's process keeps from the programs it starts
+  (cli.tune_malloc). Worked out once, in the parent process."""
+  return cli.rerun_environ() or dict(os.environ)
+
+
 def _child(name, argv) -> dict | None:
   """Run one row in a fresh process; None if it failed (its error is printed)."""
   with tempfile.TemporaryDirectory() as tmp:
     out = Path(tmp) / 'row.json'
     proc = subprocess.run([sys.executable, __file__, *argv[1:], f'--only={name}',
                            f'--row_out={out}'], cwd=ROOT, capture_output=True, text=True,
-                          env=ROW_ENVIRON)
+                          env=_row_environ())
     if proc.returncode != 0 or not out.exists():
       print(f'benchmark {name} failed:\n{proc.stderr[-2000:]}', file=sys.stderr)
       return None
@@ -358,9 +364,10 @@ def _ratios(rows) -> list[str]:
 
 def _allocator() -> str:
   """The allocator settings the rows run under, in words."""
-  if 'mimalloc' in ROW_ENVIRON.get('LD_PRELOAD', ''):
-    return f"mimalloc (MIMALLOC_PURGE_DELAY={ROW_ENVIRON.get('MIMALLOC_PURGE_DELAY')})"
-  return f"glibc (GLIBC_TUNABLES={ROW_ENVIRON.get('GLIBC_TUNABLES', '')})"
+  env = _row_environ()
+  if 'mimalloc' in env.get('LD_PRELOAD', ''):
+    return f"mimalloc (MIMALLOC_PURGE_DELAY={env.get('MIMALLOC_PURGE_DELAY')})"
+  return f"glibc (GLIBC_TUNABLES={env.get('GLIBC_TUNABLES', '')})"
 
 
 def main(argv):
