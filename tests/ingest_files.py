@@ -14,7 +14,7 @@ import imageio_ffmpeg
 import numpy as np
 from PIL import Image
 
-from hrjax.data import heart
+from hrjax.data import heart_series as heart
 from hrjax.data.synthetic import ecg
 
 FPS = 30.0

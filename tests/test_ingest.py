@@ -3,12 +3,15 @@
 Every file is written here (tests/ingest_files.py); nothing is read from outside.
 """
 
+import shutil
+
 import numpy as np
 import pytest
 from scipy import signal
 
-from hrjax.data import adapters, clip_store, extract, face, heart, heart_files, video_io
-from hrjax.data.video_io import InputError
+from hrjax.data import adapters, clip_store, extract, face, heart_files, video_io
+from hrjax.data import heart_series as heart
+from hrjax.errors import InputError
 from tests import ingest_files as files
 
 SETTINGS = extract.ExtractSettings(clip_frames=32, size=8, crop='none', eval_stride=32,
@@ -66,9 +69,9 @@ def test_face_boxes_follow_a_moving_face_and_no_face_falls_back(tmp_path, caplog
   with pytest.raises(InputError, match='no face found in any of 9 sampled frames'):
     extract.decode_recording(rec, settings, progress=False)
   import dataclasses
-  video, _, notes = extract.decode_recording(
+  decoded = extract.decode_recording(
       rec, dataclasses.replace(settings, face_fallback='center'), progress=False)
-  assert video.shape == (90, 8, 8, 3) and notes['face_share'] == 0.0
+  assert decoded.video.shape == (90, 8, 8, 3) and decoded.notes['face_share'] == 0.0
   assert 'cropping the centre' in caplog.text
 
 
@@ -220,3 +223,26 @@ def test_manifest_and_heart_file_errors(tmp_path):
     heart_files.read_rate(tmp_path / 'r.csv')
   series = heart_files.read_rate('64.5')
   assert series.pulse is None and np.all(series.hr == 64.5)
+
+
+def test_a_store_whose_sources_changed_is_refused_with_the_file_named(tmp_path):
+  """Reusing a store checks its sources' fingerprints: an edited heart file or a removed
+  recording stops with the file named, instead of training on stale clips."""
+  from hrjax.data import prepare
+  from tests.tiny import tiny_config
+  for s in (1, 2, 3):
+    files.write_ubfc(tmp_path / 'raw' / f'subject{s}', files.beats_for(5, s), 150)
+  cfg = tiny_config(tmp_path / 'raw', tmp_path / 'store')
+  cfg.synthetic.enabled, cfg.data.crop, cfg.data.split_fractions = False, 'none', (0, 0, 1)
+  store = prepare.ensure_store(cfg, progress=False)
+  assert prepare.ensure_store(cfg, progress=False) == store  # unchanged: reused
+  gt = tmp_path / 'raw' / 'subject2' / 'ground_truth.txt'
+  original = gt.read_text()
+  gt.write_text(original.replace('e+01', 'e+00', 1))  # one heart rate off by 10x
+  with pytest.raises(ValueError, match=r'store is stale: subject2/ground_truth.txt changed'):
+    prepare.ensure_store(cfg, progress=False)
+  gt.write_text(original)
+  assert prepare.ensure_store(cfg, progress=False) == store
+  shutil.rmtree(tmp_path / 'raw' / 'subject3')
+  with pytest.raises(ValueError, match=r'subject3/ground_truth.txt is gone'):
+    prepare.ensure_store(cfg, progress=False)

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import functools
-import json
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from hrjax.data import heart, heart_files
-from hrjax.data.heart_files import repair_timestamps
-from hrjax.data.video_io import InputError
+from hrjax.data import heart_files
+from hrjax.data import heart_series as heart
+from hrjax.data.regions import REGIONS_FILE
+from hrjax.errors import InputError
 
 VIDEO_EXTENSIONS = ('.avi', '.mp4', '.mkv', '.mov', '.m4v', '.webm', '.mpg', '.mpeg', '.wmv')
 
@@ -32,32 +31,7 @@ class Recording:
   load_heart: Callable[[], heart.HeartSeries]  # times on the video's clock (s)
   frame_times: Callable[[], np.ndarray | None] = lambda: None  # per-frame timestamps, if known
   offset_s: float = 0.0  # heart time = video time + offset_s
-
-
-def _numbers(path: Path, line: str, lineno: int) -> np.ndarray:
-  try:
-    values = np.array(line.replace(',', ' ').split(), dtype=float)
-  except ValueError:
-    raise InputError(path, f'line {lineno} holds something that is not a number') from None
-  return values
-
-
-@functools.lru_cache(maxsize=4)  # the heart and the frame times come from one file
-def read_ubfc_ground_truth(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-  """`ground_truth.txt`: PPG, heart rate, time (s); one value per video frame."""
-  if not path.is_file():
-    raise InputError(path, 'heart file not found')
-  lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
-  if len(lines) < 3:
-    raise InputError(path, f'expected 3 lines (PPG, rate, time), found {len(lines)}')
-  ppg, bpm, t = (_numbers(path, ln, i + 1) for i, ln in enumerate(lines[:3]))
-  if not len(ppg) == len(bpm) == len(t):
-    raise InputError(path, f'lines differ in length: {len(ppg)}, {len(bpm)}, {len(t)}')
-  if len(t) < 2:
-    raise InputError(path, 'fewer than two samples')
-  if not (np.isfinite(ppg).all() and np.isfinite(t).all()):
-    raise InputError(path, 'PPG or time line contains NaN or infinite values')
-  return ppg, bpm, repair_timestamps(t, path)
+  regions: Path | None = None  # a region map (`regions.py`) of the video, where there is one
 
 
 def _find_video(folder: Path) -> Path:
@@ -79,17 +53,13 @@ def ubfc_rppg(root: Path) -> list[Recording]:
   for folder in folders:
     gt = folder / 'ground_truth.txt'
 
-    def load(gt=gt):
-      ppg, _, t = read_ubfc_ground_truth(gt)
-      return heart.from_ppg(t, ppg)  # line 2 (the oximeter's rate) is unreliable
-
-    def times(gt=gt):
-      return read_ubfc_ground_truth(gt)[2]
-
     subject = re.match(r'subject(\d+)', folder.name).group(1)
-    recordings.append(Recording(subject=subject, recording=folder.name,
-                                video=_find_video(folder), heart_file=gt,
-                                load_heart=load, frame_times=times))
+    regions = folder / REGIONS_FILE  # the synthetic generator writes one
+    recordings.append(Recording(
+        subject=subject, recording=folder.name, video=_find_video(folder), heart_file=gt,
+        load_heart=lambda gt=gt: heart_files.read_ubfc_heart(gt),
+        frame_times=lambda gt=gt: heart_files.read_ubfc_ground_truth(gt)[2],
+        regions=regions if regions.is_file() else None))
   return recordings
 
 
@@ -148,24 +118,6 @@ def roi_mean_hr(root: Path) -> list[Recording]:
   return recordings
 
 
-@functools.lru_cache(maxsize=4)  # the heart and the frame times come from one file
-def _pure_json(path: Path) -> dict:
-  if not path.is_file():
-    raise InputError(path, 'heart file not found')
-  try:
-    data = json.loads(path.read_text())
-    images = np.array([row['Timestamp'] for row in data['/Image']], float) * 1e-9
-    pulse = data['/FullPackage']
-    t = np.array([row['Timestamp'] for row in pulse], float) * 1e-9
-    wave = np.array([row['Value']['waveform'] for row in pulse], float)
-  except (json.JSONDecodeError, UnicodeDecodeError) as e:
-    raise InputError(path, f'not valid JSON ({e})') from None
-  except (KeyError, TypeError) as e:
-    raise InputError(path, f'not a PURE JSON file: no {e} where "/Image" and "/FullPackage" '
-                     'rows with "Timestamp" and "Value"/"waveform" belong') from None
-  return dict(images=images, t=t, wave=wave)
-
-
 def pure(root: Path) -> list[Recording]:
   """PURE: per session `NN-MM/` holding a folder of `Image<ns>.png` frames (`NN-MM/NN-MM/`
   or the PNGs directly) and `NN-MM.json` (also `root/NN-MM.json`): the image timestamps
@@ -186,20 +138,10 @@ def pure(root: Path) -> list[Recording]:
 def pure_recording(js: Path, frames_dir: Path | None = None) -> Recording:
   """One PURE session from its JSON: heart and frame times on the first image's clock."""
   name = js.stem
-
-  def load():
-    d = _pure_json(js)
-    t0 = d['images'][0] if len(d['images']) else d['t'][0]
-    heart_files.no_nans(js, 'the waveform', d['wave'])
-    return heart.from_ppg(repair_timestamps(d['t'] - t0, js), d['wave'])
-
-  def times():
-    images = _pure_json(js)['images']
-    return repair_timestamps(images - images[0], js) if len(images) > 1 else None
-
   return Recording(subject=name.split('-')[0].lstrip('0') or '0', recording=name,
-                   video=frames_dir or js.parent, heart_file=js, load_heart=load,
-                   frame_times=times)
+                   video=frames_dir or js.parent, heart_file=js,
+                   load_heart=lambda: heart_files.read_pure_heart(js),
+                   frame_times=lambda: heart_files.read_pure_frame_times(js))
 
 
 MANIFEST_COLUMNS = ('subject', 'video', 'heart', 'kind')
@@ -239,7 +181,7 @@ def _manifest_recording(path: Path, row: dict, seen: set) -> Recording:
                      f'{", ".join(heart_files.HEART_KINDS)}')
   video = (path.parent / row['video']).resolve()
   heart_src = row['heart']
-  if kind != 'rate' or not re.fullmatch(r'\d+(\.\d*)?', heart_src):
+  if kind != 'rate' or not heart_files.is_number(heart_src):
     heart_src = (path.parent / heart_src).resolve()
   try:
     offset = float(row.get('offset_s') or 0.0)
@@ -296,6 +238,11 @@ def read_offsets(path: str | Path) -> dict[str, float]:
       except (IndexError, ValueError):
         raise InputError(path, f'line {lineno}: expected "recording,offset_s"') from None
   return table
+
+
+def source_files(recordings: list[Recording]) -> list[Path]:
+  """The files (or frame folders) recordings read: each one's video and heart file."""
+  return [p for r in recordings for p in (r.video, r.heart_file)]
 
 
 def find_recordings(dataset: str, root: str | Path,

@@ -5,6 +5,8 @@
   STORE/<split>/heart.npy      float32 [N, T, 2]        pulse, hr at frame times
   STORE/<split>/rr.npy         float32 [N, 2]           mean RR (s), CV of RR
   STORE/<split>/clips.jsonl    one row per clip: subject, recording, sources, start, fps, bpm
+  STORE/<split>/regions.npy    float16 [N, S, S, R]       region map per clip, where the
+                                                          source has one (regions.py)
 
 A store is written under a temporary name and renamed when complete, so a
 crash leaves nothing that looks like a store.
@@ -57,38 +59,48 @@ class _AppendArray:
 
 
 class SplitWriter:
-  def __init__(self, folder: Path, clip_frames: int, size: int, channels: int):
+  def __init__(self, folder: Path, clip_frames: int, size: int, channels: int, regions: int = 0):
     folder.mkdir(parents=True)
     self.folder = folder
     self.video = _AppendArray(folder / 'video.npy', (clip_frames, size, size, 3), np.uint8)
     self.heart = _AppendArray(folder / 'heart.npy', (clip_frames, channels), np.float32)
     self.rr = _AppendArray(folder / 'rr.npy', (2,), np.float32)
+    self.regions = (_AppendArray(folder / 'regions.npy', (size, size, regions), np.float16)
+                    if regions else None)
     self.rows = open(folder / 'clips.jsonl', 'w')
     self.count = 0
 
-  def append(self, video: np.ndarray, heart: np.ndarray, rr: np.ndarray, rows: list[dict]):
+  def append(self, video: np.ndarray, heart: np.ndarray, rr: np.ndarray, rows: list[dict],
+             regions: np.ndarray | None = None):
+    if (regions is None) != (self.regions is None):
+      raise ValueError(f'{self.folder}: region maps given for a store without them, or not '
+                       'given for one with them')
     self.video.append(video)
     self.heart.append(heart)
     self.rr.append(rr)
+    if regions is not None:
+      self.regions.append(regions)
     for row in rows:
       self.rows.write(json.dumps(row) + '\n')
     self.count += len(rows)
 
   def close(self) -> None:
-    for part in (self.video, self.heart, self.rr, self.rows):
-      part.close()
+    for part in (self.video, self.heart, self.rr, self.regions, self.rows):
+      if part is not None:
+        part.close()
 
 
 class StoreWriter:
   """Context manager: writes into `STORE.tmp-PID`, renames to `STORE` on success only."""
 
   def __init__(self, path: str | os.PathLike, *, clip_frames: int, size: int, channels: int,
-               header: dict):
+               header: dict, regions: int = 0):
     self.path = Path(path)
     if self.path.exists():
       raise FileExistsError(f'{self.path} exists already; remove it or choose another path')
     self.tmp = self.path.with_name(self.path.name + f'.tmp-{os.getpid()}')
     self.shape = dict(clip_frames=clip_frames, size=size, channels=channels)
+    self.regions = regions  # channels of the per-clip region maps; 0: none
     self.header = header
     self.splits: dict[str, SplitWriter] = {}
 
@@ -96,7 +108,7 @@ class StoreWriter:
     shutil.rmtree(self.tmp, ignore_errors=True)
     self.tmp.mkdir(parents=True)
     for split in SPLITS:
-      self.splits[split] = SplitWriter(self.tmp / split, **self.shape)
+      self.splits[split] = SplitWriter(self.tmp / split, **self.shape, regions=self.regions)
     return self
 
   def __exit__(self, exc_type, exc, tb):
@@ -121,6 +133,7 @@ class Split:
   rr: np.ndarray  # float32 [N, 2]
   rows: list[dict]
   header: dict
+  regions: np.ndarray | None = None  # float16 [N, S, S, R] region maps, where the store has them
 
   def __len__(self) -> int:
     return len(self.rows)
@@ -147,9 +160,40 @@ def open_split(path: str | os.PathLike, split: str) -> Split:
   rows = [json.loads(line) for line in (folder / 'clips.jsonl').read_text().splitlines()]
   arrays = {name: np.load(folder / f'{name}.npy', mmap_mode='r', allow_pickle=False)
             for name in ('video', 'heart', 'rr')}
+  if (folder / 'regions.npy').is_file():
+    arrays['regions'] = np.load(folder / 'regions.npy', mmap_mode='r', allow_pickle=False)
   if any(len(a) != len(rows) for a in arrays.values()):
     raise ValueError(f'{folder}: arrays and clips.jsonl disagree in length')
   return Split(rows=rows, header=header, **arrays)
+
+
+def source_fingerprints(paths: list[Path], root: Path) -> dict:
+  """The header's record of a store's sources (video files or frame folders, heart files):
+  `sources`, each one's fingerprint by its path relative to `root`, and `fingerprint`,
+  all files' together (the one field stores written before `sources` existed hold)."""
+  paths = [Path(p) for p in paths]
+  root = Path(root).resolve()
+  return dict(fingerprint=fingerprint_files([p for p in paths if p.is_file()]),
+              sources={os.path.relpath(p.resolve(), root): fingerprint_files([p])
+                       for p in dict.fromkeys(paths) if p.exists()})
+
+
+def changed_source(header: dict, paths: list[Path], root: Path) -> str | None:
+  """What differs between the sources a store was extracted from and `paths` now (a file
+  named as changed, new or gone), or None when they agree."""
+  now = source_fingerprints(paths, root)
+  if 'sources' not in header:  # an older store: only the fingerprint of all files together
+    return None if now['fingerprint'] == header.get('fingerprint') else (
+        'a source file changed since extraction (this store records no per-file fingerprints)')
+  had = header['sources']
+  for name in sorted(set(had) | set(now['sources'])):
+    if name not in now['sources']:
+      return f'{name} is gone'
+    if name not in had:
+      return f'{name} is new'
+    if had[name] != now['sources'][name]:
+      return f'{name} changed since extraction'
+  return None
 
 
 def fingerprint_files(paths: list[Path]) -> str:

@@ -9,13 +9,16 @@ import dataclasses
 import functools
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import tqdm
 from absl import logging
 
-from hrjax.data import adapters, clip_store, face, frames, heart, video_io
-from hrjax.data.video_io import InputError
+from hrjax.data import adapters, clip_store, crop, face, resample, video_io
+from hrjax.data import heart_series as heart
+from hrjax.data.regions import REGION_NAMES
+from hrjax.errors import InputError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,7 +26,10 @@ class ExtractSettings:
   fps: float = 30.0  # every clip is resampled to this frame rate
   clip_frames: int = 128
   size: int = 36  # clips are size x size pixels
-  crop: str = 'center'  # 'face' (Haar detector), 'center' (a centred square) or 'none'
+  # 'face' (Haar detector), 'center' (a centred square) or 'none'. The centre by default, as
+  # for the synthetic faces (centred, filling the frame); scripts/extract.py defaults to
+  # 'face', for real recordings.
+  crop: str = 'center'
   crop_fraction: float = 0.7  # side of the centred square / shorter frame side
   face_every: int = 10  # crop='face': detect on every N-th frame, interpolate and smooth between
   face_scale: float = 1.5  # crop='face': square side / detected face side
@@ -62,91 +68,127 @@ def assign_splits(subjects: list[str], fractions, seed: int) -> dict[str, str]:
   return split_of
 
 
-def _face_boxes(rec: adapters.Recording, info: video_io.VideoInfo, s: ExtractSettings,
+class Clip(NamedTuple):
+  video: np.ndarray  # uint8 [T, S, S, 3]
+  heart: np.ndarray  # float32 [T, 2]: pulse, hr at the frame times
+  rr: np.ndarray  # float32 [2]: mean RR (s), CV of RR
+  row: dict  # the clip's clips.jsonl row
+  start: int  # its first frame in the decoded video
+
+
+@dataclasses.dataclass(frozen=True)
+class Decoded:
+  """A video cropped, resized and resampled to the settings' frame rate."""
+
+  video: np.ndarray  # uint8 [F, S, S, 3]
+  times: np.ndarray  # [F] seconds on the video's clock
+  boxes: np.ndarray  # int [F, 4] the crop box (top, left, height, width) under each frame
+  frame_hw: tuple[int, int]  # the source video's frame size
+  notes: dict  # e.g. face_share: share of sampled frames with a face
+
+
+def _face_boxes(video: Path, name: str, info: video_io.VideoInfo, s: ExtractSettings,
                 progress: bool) -> tuple[np.ndarray | None, float]:
   """Per-frame face boxes (or None and a warning for a centre crop), share of detections."""
   fs = face.FaceSettings(every=s.face_every, scale=s.face_scale)
-  small = video_io.iter_frames(rec.video, max_width=fs.detect_width)
+  small = video_io.iter_frames(video, max_width=fs.detect_width)
   boxes, share, seen = face.track_faces(
-      tqdm.tqdm(small, desc=f'{rec.recording}: faces', leave=False, disable=not progress,
+      tqdm.tqdm(small, desc=f'{name}: faces', leave=False, disable=not progress,
                 unit='frame'), (info.height, info.width), info.fps, fs)
   if boxes is None:
     sampled = (seen + fs.every - 1) // fs.every
     if s.face_fallback == 'skip':
-      raise InputError(rec.video, f'no face found in any of {sampled} sampled frames '
+      raise InputError(video, f'no face found in any of {sampled} sampled frames '
                        '(face_fallback=center would crop the centre instead)')
     logging.warning('%s: no face found in any of %d sampled frames; cropping the centre',
-                    rec.video, sampled)
+                    video, sampled)
   elif share < 0.5:
     logging.warning('%s: a face in only %.0f%% of sampled frames; boxes interpolated between',
-                    rec.video, 100 * share)
+                    video, 100 * share)
   return boxes, share
 
 
-def decode_recording(rec: adapters.Recording, s: ExtractSettings,
-                     progress: bool) -> tuple[np.ndarray, np.ndarray, dict]:
-  """Cropped, resized frames resampled to `s.fps`: (`uint8 [F, S, S, 3]`, times `[F]`, notes).
+def decode_video(video: str | Path, s: ExtractSettings, *, frame_times: np.ndarray | None = None,
+                 name: str | None = None, heart_file: Path | None = None,
+                 progress: bool = False) -> Decoded:
+  """Decode, crop and area-resize every frame, then resample to `s.fps`.
 
-  With crop='face' the video is read twice: shrunk copies for the detector,
-  then full frames for the crop (both streamed).
+  `frame_times`: each decoded frame's timestamp where the recording has them (else
+  the container's frame rate sets them); `heart_file` is named when they disagree.
+  With crop='face' the video is read twice: shrunk copies for the detector, then
+  full frames for the crop (both streamed).
   """
   if s.crop not in ('face', 'center', 'none'):
     raise ValueError(f"crop must be 'face', 'center' or 'none', got {s.crop!r}")
-  info, frames_in = video_io.open_video(rec.video)
+  video = Path(video)
+  name = name or video.name
+  info, frames_in = video_io.open_video(video)
   notes = {}
   boxes = None
   if s.crop == 'face':
-    boxes, notes['face_share'] = _face_boxes(rec, info, s, progress)
+    boxes, notes['face_share'] = _face_boxes(video, name, info, s, progress)
   fixed = ((0, 0, info.height, info.width) if s.crop == 'none'
-           else frames.center_box(info.height, info.width, s.crop_fraction))
-  crop_at = functools.lru_cache(maxsize=64)(lambda box: frames.CropResize(box, s.size))
-  decoded = tqdm.tqdm(frames_in, desc=rec.recording, leave=False,
-                      disable=not progress, unit='frame')
+           else crop.center_box(info.height, info.width, s.crop_fraction))
+  box_of = lambda i: fixed if boxes is None else tuple(boxes[min(i, len(boxes) - 1)])
+  crop_at = functools.lru_cache(maxsize=64)(lambda box: crop.CropResize(box, s.size))
+  decoded = tqdm.tqdm(frames_in, desc=name, leave=False, disable=not progress, unit='frame')
   # float16 keeps an eighth of a grey level (the area average is finer than uint8) at half
   # the memory of float32: an hour at 30 fps and 36 pixels holds 0.8 GB until resampled.
-  small = [crop_at(fixed if boxes is None else tuple(boxes[min(i, len(boxes) - 1)]))(f)
-           .astype(np.float16) for i, f in enumerate(decoded)]
-  times = _frame_times(rec, info, len(small))
+  small = [crop_at(box_of(i))(f).astype(np.float16) for i, f in enumerate(decoded)]
+  times = _frame_times(video, frame_times, heart_file, info, len(small))
   n = min(len(times), len(small))
-  out = list(frames.resample_in_time(small[:n], times[:n], s.fps))
+  out = list(resample.resample_in_time(small[:n], times[:n], s.fps))
   out_t = np.array([t for t, _ in out])
-  video = np.clip(np.rint(np.stack([f for _, f in out]).astype(np.float32)), 0, 255)
-  return video.astype(np.uint8), out_t, notes
+  frames = np.clip(np.rint(np.stack([f for _, f in out]).astype(np.float32)), 0, 255)
+  nearest = np.clip(np.searchsorted(times[:n], out_t), 0, n - 1)  # input frame under each
+  out_boxes = np.array([box_of(int(i)) for i in nearest], int).reshape(-1, 4)
+  return Decoded(frames.astype(np.uint8), out_t, out_boxes, (info.height, info.width), notes)
 
 
-def _frame_times(rec: adapters.Recording, info: video_io.VideoInfo, decoded: int) -> np.ndarray:
+def decode_recording(rec: adapters.Recording, s: ExtractSettings, progress: bool) -> Decoded:
+  """`decode_video` of a dataset's recording, with its own frame times where it has them."""
+  return decode_video(rec.video, s, frame_times=rec.frame_times(), name=rec.recording,
+                      heart_file=rec.heart_file, progress=progress)
+
+
+def _frame_times(video: Path, times: np.ndarray | None, heart_file: Path | None,
+                 info: video_io.VideoInfo, decoded: int) -> np.ndarray:
   """Per-frame timestamps from the recording if it has them, else from the container's fps."""
-  times = rec.frame_times()
   if times is not None and abs(len(times) - decoded) <= 2:
     return times  # off by a frame or two (a last frame the logger missed): the stamps hold
   if info.fps <= 0:
-    raise InputError(rec.video, f'an image folder needs frame timestamps: {decoded} frames, '
+    raise InputError(video, f'an image folder needs frame timestamps: {decoded} frames, '
                      f'{0 if times is None else len(times)} timestamps')
   if times is not None:
     logging.warning('%s: %d timestamps for %d decoded frames; using the container fps %.3f',
-                    rec.heart_file, len(times), decoded, info.fps)
+                    heart_file, len(times), decoded, info.fps)
   elif info.frames and abs(info.frames - decoded) > max(3, 0.02 * decoded):
     logging.warning('%s: the container states %d frames (%.2f s at %.3f fps) but %d decoded; '
-                    'frame times assume %.3f fps', rec.video, info.frames, info.duration_s,
+                    'frame times assume %.3f fps', video, info.frames, info.duration_s,
                     info.fps, decoded, info.fps)
   return np.arange(decoded) / info.fps
 
 
-def cut_clips(rec: adapters.Recording, video: np.ndarray, frame_t: np.ndarray,
-              series: heart.HeartSeries, stride: int, s: ExtractSettings):
-  """Windows of `clip_frames` where the heart signal covers every frame with a valid rate."""
-  heart_t = series.t - rec.offset_s  # heart samples on the video's clock
+def cut_clips(decoded: Decoded, series: heart.HeartSeries, stride: int, s: ExtractSettings, *,
+              heart_file: Path, offset_s: float = 0.0, row: dict | None = None) -> list[Clip]:
+  """Windows of `clip_frames` where the heart signal covers every frame with a valid rate.
+
+  Heart time = video time + `offset_s`; `row` holds what every clip's row repeats
+  (subject, recording, files); each clip adds its start, rate and whether it has a waveform.
+  """
+  frame_t = decoded.times
+  heart_t = series.t - offset_s  # heart samples on the video's clock
   covered = (frame_t >= heart_t[0]) & (frame_t <= heart_t[-1])
   span = (f'heart signal ({max(heart_t[0], -1e4):.1f} to {min(heart_t[-1], 1e4):.1f} s on the '
-          f"video's clock, offset {rec.offset_s:g} s)")
+          f"video's clock, offset {offset_s:g} s)")
   if covered.sum() < s.clip_frames:
-    raise InputError(rec.heart_file, f'{span} covers {covered.sum() / s.fps:.1f} s of the video '
+    raise InputError(heart_file, f'{span} covers {covered.sum() / s.fps:.1f} s of the video '
                      f'({frame_t[0]:.1f}-{frame_t[-1]:.1f} s): less than one '
                      f'{s.clip_frames}-frame clip')
   if covered.mean() < 0.9:
     logging.warning('%s: %s covers only %.0f%% of the video; clips only where it does',
-                    rec.heart_file, span, 100 * covered.mean())
-  shifted = dataclasses.replace(series, t=heart_t, beats=series.beats - rec.offset_s)
+                    heart_file, span, 100 * covered.mean())
+  shifted = dataclasses.replace(series, t=heart_t, beats=series.beats - offset_s)
   hr = np.interp(frame_t, heart_t, series.hr)
   valid = covered & np.isfinite(hr)
   clips = []
@@ -157,11 +199,56 @@ def cut_clips(rec: adapters.Recording, video: np.ndarray, frame_t: np.ndarray,
     h, has_wave = heart.at_frames(shifted, frame_t[window])
     bpm = float(h[:, 1].mean())
     rr = heart.rr_summary(shifted.beats, frame_t[window][0], frame_t[window][-1], bpm)
-    row = dict(subject=rec.subject, recording=rec.recording, video=str(rec.video),
-               heart=str(rec.heart_file), start_s=round(float(frame_t[start]), 4),
-               fps=s.fps, mean_bpm=round(bpm, 2), has_waveform=has_wave)
-    clips.append((video[window], h, rr, row))
+    clip_row = dict(row or {}, start_s=round(float(frame_t[start]), 4), fps=s.fps,
+                    mean_bpm=round(bpm, 2), has_waveform=has_wave)
+    clips.append(Clip(decoded.video[window], h, rr, clip_row, start))
   return clips
+
+
+def video_clips(video: str | Path, series: heart.HeartSeries, heart_file: str | Path,
+                s: ExtractSettings, offset_s: float = 0.0, progress: bool = False) -> list[Clip]:
+  """Every non-overlapping clip of one video that its heart signal covers (heart time =
+  video time + `offset_s`): what `hrjax.predict` scores for a user's own files."""
+  video = Path(video)
+  decoded = decode_video(video, s, name=video.name, heart_file=Path(heart_file),
+                         progress=progress)
+  return cut_clips(decoded, series, s.clip_frames, s, heart_file=Path(heart_file),
+                   offset_s=offset_s, row=dict(recording=video.name, video=str(video),
+                                               heart=str(heart_file)))
+
+
+def clip_regions(path: Path, decoded: Decoded, clips: list[Clip], s: ExtractSettings
+                 ) -> np.ndarray:
+  """`float16 [N, S, S, R]`: a recording's region map (`regions.py`) under each clip, cropped
+  and resized as its frames were (averaged over the clip's crop boxes)."""
+  occupancy = np.load(path).astype(np.float32)
+  if occupancy.shape[:2] != decoded.frame_hw:
+    raise InputError(path, f'a region map of {occupancy.shape[:2]} pixels for a video of '
+                     f'{decoded.frame_hw}')
+  crop_at = functools.lru_cache(maxsize=64)(
+      lambda box: crop.CropResize(box, s.size)(occupancy))
+  maps = []
+  for clip in clips:
+    boxes, counts = np.unique(decoded.boxes[clip.start:clip.start + s.clip_frames], axis=0,
+                              return_counts=True)
+    total = sum(c * crop_at(tuple(int(x) for x in b)) for b, c in zip(boxes, counts))
+    maps.append(total / counts.sum())
+  return np.stack(maps).astype(np.float16)
+
+
+def _recording_clips(rec: adapters.Recording, stride: int, s: ExtractSettings,
+                     with_regions: bool, progress: bool) -> tuple[list[Clip], np.ndarray, dict]:
+  """One recording's clips, their region maps (or None) and notes; InputError if unusable."""
+  series = rec.load_heart()
+  decoded = decode_recording(rec, s, progress=progress)
+  clips = cut_clips(decoded, series, stride, s, heart_file=rec.heart_file, offset_s=rec.offset_s,
+                    row=dict(subject=rec.subject, recording=rec.recording, video=str(rec.video),
+                             heart=str(rec.heart_file)))
+  if not clips:
+    raise InputError(rec.video, f'no {s.clip_frames}-frame window with a valid heart signal '
+                     f'({len(decoded.times)} frames at {s.fps} fps)')
+  maps = clip_regions(rec.regions, decoded, clips, s) if with_regions else None
+  return clips, maps, decoded.notes
 
 
 def extract(dataset: str, root: str | Path, store: str | Path, settings: ExtractSettings,
@@ -172,39 +259,38 @@ def extract(dataset: str, root: str | Path, store: str | Path, settings: Extract
   `offsets` (recording -> seconds, heart time = video time + offset) override the
   adapter's. With `skip_bad`, unusable recordings are listed in the summary
   instead of stopping the extraction; either way no partial store remains.
+  Where every recording has a region map, the store holds one per clip.
   """
   recordings = adapters.find_recordings(dataset, root, offsets)
   split_of = assign_splits([r.subject for r in recordings], settings.split_fractions,
                            settings.split_seed)
+  with_regions = all(r.regions is not None for r in recordings)
   header = dict(dataset=dataset, root=str(Path(root).resolve()),
                 settings=dataclasses.asdict(settings), heart_channels=list(heart.HEART_CHANNELS),
                 fps=settings.fps,
-                fingerprint=clip_store.fingerprint_files(
-                    [p for r in recordings for p in (r.video, r.heart_file) if p.is_file()]),
+                **clip_store.source_fingerprints(adapters.source_files(recordings), root),
                 subjects={k: v for k, v in sorted(split_of.items())},
+                region_names=list(REGION_NAMES) if with_regions else None,
                 created=time.strftime('%Y-%m-%dT%H:%M:%S'))
   taken, skipped = [], []
   with clip_store.StoreWriter(store, clip_frames=settings.clip_frames, size=settings.size,
-                              channels=len(heart.HEART_CHANNELS), header=header) as writer:
+                              channels=len(heart.HEART_CHANNELS), header=header,
+                              regions=len(REGION_NAMES) if with_regions else 0) as writer:
     for rec in tqdm.tqdm(recordings, desc=f'extract {dataset}', disable=not progress):
       split = split_of[rec.subject]
       stride = settings.train_stride if split == 'train' else settings.eval_stride
       try:
-        series = rec.load_heart()
-        video, frame_t, notes = decode_recording(rec, settings, progress=progress)
-        clips = cut_clips(rec, video, frame_t, series, stride, settings)
-        if not clips:
-          raise InputError(rec.video, f'no {settings.clip_frames}-frame window with a valid '
-                           f'heart signal ({len(frame_t)} frames at {settings.fps} fps)')
+        clips, maps, notes = _recording_clips(rec, stride, settings, with_regions, progress)
       except InputError as e:
         if not skip_bad:
           raise
         skipped.append(dict(recording=rec.recording, file=e.path, problem=e.problem))
         continue
-      v, h, rr, rows = zip(*clips)
-      writer.splits[split].append(np.stack(v), np.stack(h), np.stack(rr), list(rows))
+      writer.splits[split].append(np.stack([c.video for c in clips]),
+                                  np.stack([c.heart for c in clips]),
+                                  np.stack([c.rr for c in clips]), [c.row for c in clips], maps)
       taken.append(dict(recording=rec.recording, subject=rec.subject, split=split,
-                        clips=len(rows), **notes))
+                        clips=len(clips), **notes))
     if not taken:
       raise InputError(root, 'no recording could be used')
     writer.header['taken'], writer.header['skipped'] = taken, skipped

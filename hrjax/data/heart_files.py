@@ -8,14 +8,20 @@
 - PPG/BVP: a CSV/text table (time and value, or values at a given sample rate)
   or a channel of an EDF/BDF file.
 - Rate: a number, a CSV with one mean bpm, or a time,bpm table.
+- Dataset files that hold a heart signal: UBFC-rPPG's `ground_truth.txt` (PPG,
+  rate and frame times, one value per frame) and PURE's session JSON (frame and
+  oximeter timestamps, the waveform).
 
 Times are seconds from the start of the file, or from the start trigger when a
-window is given. Every problem is an `InputError` naming the file.
+window is given (PURE: from the first image). `read_heart` reads any of them,
+guessing the kind from the name. Every problem is an `InputError` naming the file.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import re
 from pathlib import Path
 
@@ -23,11 +29,18 @@ import numpy as np
 from absl import logging
 from scipy import signal
 
-from hrjax.data import heart
-from hrjax.data.video_io import InputError
+from hrjax.data import heart_series as heart
+from hrjax.errors import InputError
 
 EDF_EXTENSIONS = ('.edf', '.bdf')
 STATUS_CHANNEL = 'Status'  # BioSemi's trigger channel; codes in its low 16 bits
+HEART_KINDS = ('ecg', 'ppg', 'rate')  # what a manifest row or `read_heart_file` takes
+SOURCE_KINDS = ('auto', *HEART_KINDS, 'ubfc', 'pure')  # and what `read_heart` takes
+
+
+def is_number(text: str) -> bool:
+  """Whether `text` is a plain non-negative number (a heart rate given as text, not a file)."""
+  return re.fullmatch(r'\s*\d+(\.\d*)?\s*', str(text)) is not None
 
 
 def repair_timestamps(t: np.ndarray, path: Path) -> np.ndarray:
@@ -231,7 +244,7 @@ def read_ppg(path: str | Path, fs: float | None = None, channel: str | None = No
 def read_rate(source: str | Path) -> heart.HeartSeries:
   """A heart rate: a number (bpm), a file with one number, or a time,bpm table."""
   always = np.array([-1e7, 1e7])  # a constant rate holds at any time
-  if re.fullmatch(r'\s*\d+(\.\d*)?\s*', str(source)):
+  if is_number(source):
     where, t, rates = 'the rate', always, np.full(2, float(source))
   else:
     where = Path(source)
@@ -248,9 +261,6 @@ def read_rate(source: str | Path) -> heart.HeartSeries:
   return heart.from_rate(t, rates)
 
 
-HEART_KINDS = ('ecg', 'ppg', 'rate')
-
-
 def read_heart_file(source: str | Path, kind: str, channel: str | None = None,
                     start_code: str | None = None, end_code: str | None = None,
                     fs: float | None = None) -> heart.HeartSeries:
@@ -262,3 +272,101 @@ def read_heart_file(source: str | Path, kind: str, channel: str | None = None,
   if kind == 'rate':
     return read_rate(source)
   raise ValueError(f'unknown heart kind {kind!r}; known: {", ".join(HEART_KINDS)}')
+
+
+# -- dataset files: UBFC-rPPG ground truth, PURE JSON ------------------------------------------
+
+def _numbers(path: Path, line: str, lineno: int) -> np.ndarray:
+  try:
+    values = np.array(line.replace(',', ' ').split(), dtype=float)
+  except ValueError:
+    raise InputError(path, f'line {lineno} holds something that is not a number') from None
+  return values
+
+
+@functools.lru_cache(maxsize=4)  # the heart and the frame times come from one file
+def read_ubfc_ground_truth(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """`ground_truth.txt`: PPG, heart rate, time (s); one value per video frame."""
+  if not path.is_file():
+    raise InputError(path, 'heart file not found')
+  lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
+  if len(lines) < 3:
+    raise InputError(path, f'expected 3 lines (PPG, rate, time), found {len(lines)}')
+  ppg, bpm, t = (_numbers(path, ln, i + 1) for i, ln in enumerate(lines[:3]))
+  if not len(ppg) == len(bpm) == len(t):
+    raise InputError(path, f'lines differ in length: {len(ppg)}, {len(bpm)}, {len(t)}')
+  if len(t) < 2:
+    raise InputError(path, 'fewer than two samples')
+  if not (np.isfinite(ppg).all() and np.isfinite(t).all()):
+    raise InputError(path, 'PPG or time line contains NaN or infinite values')
+  return ppg, bpm, repair_timestamps(t, path)
+
+
+def read_ubfc_heart(path: Path) -> heart.HeartSeries:
+  """The PPG of a `ground_truth.txt` on its time line; line 2 (the oximeter's own rate) is
+  ignored: it disagrees badly with the waveform in some subjects."""
+  ppg, _, t = read_ubfc_ground_truth(Path(path))
+  return heart.from_ppg(t, ppg)
+
+
+@functools.lru_cache(maxsize=4)  # the heart and the frame times come from one file
+def read_pure_json(path: Path) -> dict:
+  """A PURE session JSON: image timestamps, oximeter timestamps and waveform (seconds)."""
+  if not path.is_file():
+    raise InputError(path, 'heart file not found')
+  try:
+    data = json.loads(path.read_text())
+    images = np.array([row['Timestamp'] for row in data['/Image']], float) * 1e-9
+    pulse = data['/FullPackage']
+    t = np.array([row['Timestamp'] for row in pulse], float) * 1e-9
+    wave = np.array([row['Value']['waveform'] for row in pulse], float)
+  except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    raise InputError(path, f'not valid JSON ({e})') from None
+  except (KeyError, TypeError) as e:
+    raise InputError(path, f'not a PURE JSON file: no {e} where "/Image" and "/FullPackage" '
+                     'rows with "Timestamp" and "Value"/"waveform" belong') from None
+  return dict(images=images, t=t, wave=wave)
+
+
+def read_pure_heart(path: Path) -> heart.HeartSeries:
+  """A PURE session's waveform, on the clock of its first image."""
+  d = read_pure_json(Path(path))
+  t0 = d['images'][0] if len(d['images']) else d['t'][0]
+  no_nans(path, 'the waveform', d['wave'])
+  return heart.from_ppg(repair_timestamps(d['t'] - t0, path), d['wave'])
+
+
+def read_pure_frame_times(path: Path) -> np.ndarray | None:
+  """A PURE session's image times from its first image, or None with fewer than two."""
+  images = read_pure_json(Path(path))['images']
+  return repair_timestamps(images - images[0], path) if len(images) > 1 else None
+
+
+def guess_kind(source: str) -> str:
+  """The heart file's kind from its name: EDF/BDF -> ecg, ground_truth.txt -> ubfc, ..."""
+  path = Path(source)
+  if is_number(source):
+    return 'rate'
+  if path.suffix.lower() in EDF_EXTENSIONS:
+    return 'ecg'
+  if path.name == 'ground_truth.txt':
+    return 'ubfc'
+  if path.suffix.lower() == '.json':
+    return 'pure'
+  table = read_table(path)
+  return 'rate' if table.size == 1 else 'ppg'
+
+
+def read_heart(source: str, kind: str = 'auto', channel: str | None = None,
+               start_code: str | None = None, end_code: str | None = None,
+               fs: float | None = None) -> tuple[heart.HeartSeries, str]:
+  """The heart signal of any source (`SOURCE_KINDS`) on its own clock, and the kind it was
+  read as."""
+  kind = guess_kind(source) if kind == 'auto' else kind
+  if kind in HEART_KINDS:
+    return read_heart_file(source, kind, channel, start_code, end_code, fs), kind
+  if kind == 'ubfc':
+    return read_ubfc_heart(Path(source)), kind
+  if kind == 'pure':
+    return read_pure_heart(Path(source)), kind
+  raise ValueError(f'unknown heart kind {kind!r}; known: {", ".join(SOURCE_KINDS)}')

@@ -1,4 +1,8 @@
-"""Make sure the clip store a config names exists: generate, extract, or check it."""
+"""Make sure the clip store a config names exists: generate, extract, or check it.
+
+Called by the entry point (`python -m hrjax.main`, every mode but eval) before
+training; the training loop itself only reads the store.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from pathlib import Path
 
 from absl import logging
 
-from hrjax.data import clip_store, extract
+from hrjax.data import adapters, clip_store, extract
 from hrjax.data.synthetic import generate
 
 
@@ -32,41 +36,43 @@ def _check_synthetic(root: Path, wanted: dict) -> None:
                      'remove it or point --config.data.root elsewhere')
 
 
-def ensure_store(cfg, progress: bool = True) -> Path:
-  """The clip store the config names: checked, or generated and extracted first.
+def check_store(cfg) -> Path:
+  """The existing store the config names, if it was extracted with the config's settings
+  and its sources (the dataset its header names) have not changed since; where they are
+  gone (a store may outlive its videos), with a warning.
 
-  With several processes, process 0 builds it while the others wait; they then
-  read it from the same path (a shared file system, or a copy made beforehand).
+  Raises ValueError naming the setting or the source file that differs.
   """
-  import jax
-
-  from hrjax import distributed
-  if jax.process_index() == 0:
-    store = _ensure_store(cfg, progress)
-  distributed.barrier('clip store ready')
-  if jax.process_index() != 0:
-    store = Path(cfg.data.store)
-    if not (store / 'header.json').is_file():
-      raise FileNotFoundError(f'{store}: process {jax.process_index()} cannot see the clip '
-                              'store process 0 built; put it on a shared file system')
-    _ensure_store(cfg, progress)  # checks its settings
+  store = Path(cfg.data.store)
+  header = clip_store.read_header(store)
+  settings = extract.ExtractSettings.from_config(cfg.data)
+  wanted = json.loads(json.dumps(dataclasses.asdict(settings)))
+  # Settings added after a store was written hold their defaults in it.
+  have = {**json.loads(json.dumps(dataclasses.asdict(extract.ExtractSettings()))),
+          **header['settings']}
+  if have != wanted:
+    diff = {k: (have.get(k), v) for k, v in wanted.items() if have.get(k) != v}
+    raise ValueError(f'{store} was extracted with other settings {diff} (have, wanted); '
+                     'remove it or point --config.data.store elsewhere')
+  root = Path(header['root'])
+  if not root.exists():
+    logging.warning('%s: the dataset it was extracted from (%s) is not there; its sources '
+                    'are not checked', store, root)
+    return store
+  recordings = adapters.find_recordings(header['dataset'], root)
+  changed = clip_store.changed_source(header, adapters.source_files(recordings), root)
+  if changed:
+    raise ValueError(f'{store} is stale: {changed} (in {root}); remove the store to extract '
+                     'it again, or point --config.data.store elsewhere')
   return store
 
 
-def _ensure_store(cfg, progress: bool) -> Path:
+def ensure_store(cfg, progress: bool = True) -> Path:
+  """The clip store the config names: checked (`check_store`), or generated and extracted."""
   store, root = Path(cfg.data.store), Path(cfg.data.root)
-  settings = extract.ExtractSettings.from_config(cfg.data)
   if store.exists():
-    header = clip_store.read_header(store)
-    wanted = json.loads(json.dumps(dataclasses.asdict(settings)))
-    # Settings added after a store was written hold their defaults in it.
-    have = {**json.loads(json.dumps(dataclasses.asdict(extract.ExtractSettings()))),
-            **header['settings']}
-    if have != wanted:
-      diff = {k: (have.get(k), v) for k, v in wanted.items() if have.get(k) != v}
-      raise ValueError(f'{store} was extracted with other settings {diff} (have, wanted); '
-                       'remove it or point --config.data.store elsewhere')
-    return store
+    return check_store(cfg)
+  settings = extract.ExtractSettings.from_config(cfg.data)
   if cfg.synthetic.enabled:
     wanted = synthetic_settings(cfg)
     if root.exists() and (root / 'synthetic.json').exists():

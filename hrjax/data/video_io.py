@@ -18,16 +18,10 @@ import imageio_ffmpeg
 import numpy as np
 from PIL import Image
 
+from hrjax.errors import InputError
+
 logging.getLogger('imageio_ffmpeg').setLevel(logging.ERROR)  # a scaled read is intended
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
-
-
-class InputError(ValueError):
-  """A user's input file cannot be used; the message names the file and the problem."""
-
-  def __init__(self, path: str | os.PathLike, problem: str):
-    self.path, self.problem = str(path), problem
-    super().__init__(f'{path}: {problem}')
 
 
 @dataclasses.dataclass(frozen=True)

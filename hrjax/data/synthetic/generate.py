@@ -3,7 +3,7 @@
   root/subjectN/vid.mp4          H.264 face video (lossy, like the public copies)
   root/subjectN/ground_truth.txt line 1 PPG, line 2 heart rate (bpm), line 3 time (s)
   root/subjectN/regions.npy      float16 [S, S, 5]: share of frames each pixel showed each
-                                 face region (faces.REGION_NAMES), for saliency summaries
+                                 face region (regions.REGION_NAMES), carried into the store
   root/synthetic.json            every subject's and recording's drawn parameters
 
 Extraction then reads it exactly as it reads a real UBFC-rPPG folder. Several
@@ -24,9 +24,8 @@ import numpy as np
 import tqdm
 
 from hrjax.data import video_io
+from hrjax.data.regions import REGIONS_FILE
 from hrjax.data.synthetic import faces, physiology, presets, render
-
-REGIONS_FILE = 'regions.npy'
 
 
 def recording_dir_name(subject: int, recording: int, recordings_per_subject: int) -> str:

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hrjax.data.synthetic.faces import NON_SKIN, REGION_NAMES, FaceMaps, smooth_noise
+from hrjax.data.regions import NON_SKIN, REGION_NAMES
+from hrjax.data.synthetic.faces import FaceMaps, smooth_noise
 
 # Blood-volume pulse direction in normalised RGB (de Haan & van Leest 2014).
 PBV = np.array([0.33, 0.77, 0.53])
@@ -82,7 +83,7 @@ def illumination(rng: np.random.Generator, t: np.ndarray, knobs: dict) -> dict:
 
 def region_occupancy(maps: FaceMaps, motion: dict, every: int = 10) -> np.ndarray:
   """`float32 [S, S, R]`: the share of (every `every`-th) frames in which each image
-  pixel showed each face region (`faces.REGION_NAMES`), the head's motion included."""
+  pixel showed each face region (`regions.REGION_NAMES`), the head's motion included."""
   onehot = (maps.regions[..., None] == np.arange(len(REGION_NAMES))).astype(np.float32)
   frames = range(0, len(motion['tx']), every)
   total = sum(warp(onehot, motion['tx'][i], motion['ty'][i], motion['rot'][i],

@@ -1,8 +1,6 @@
-"""Frame geometry and timing for extraction: crop, area resize, resampling in time."""
+"""Frame geometry for extraction: a crop box (a centred square) and area resize to S x S."""
 
 from __future__ import annotations
-
-from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -33,28 +31,3 @@ class CropResize:
     crop = frame[self.top:self.top + self.h, self.left:self.left + self.w].astype(np.float32)
     rows = (self.rows @ crop.reshape(self.h, -1)).reshape(len(self.rows), self.w, -1)  # [S, w, 3]
     return self.cols @ rows  # [S, S, 3]: out[i, j] = sum_w cols[j, w] rows[i, w]
-
-
-def resample_in_time(frames: Iterable[np.ndarray], times: Iterable[float],
-                     fps: float) -> Iterator[tuple[float, np.ndarray]]:
-  """Linear interpolation of a frame stream (with its timestamps) onto a regular `fps` grid.
-
-  Yields (time, frame) at t0 + k / fps, where t0 is the first input time, up to
-  the last input time.
-  """
-  prev_t = prev = t0 = None
-  k = 0
-  for t, frame in zip(times, frames):
-    if prev is None:
-      t0 = t
-    while prev is not None and t0 + k / fps <= t:
-      w = (t0 + k / fps - prev_t) / (t - prev_t)
-      if w > 1 - 1e-6:  # on the grid (a video at the target rate): the frame itself
-        yield t0 + k / fps, frame
-      else:
-        yield t0 + k / fps, prev.astype(np.float32) * (1 - w) + frame.astype(np.float32) * w
-      k += 1
-    if k == 0:
-      yield t0, frame
-      k = 1
-    prev_t, prev = t, frame

@@ -31,17 +31,19 @@ class HeartSeries:
   beats: np.ndarray  # [M] beat times (systolic peaks or R-peaks); empty when unknown
 
 
-def bandpass(x: np.ndarray, fs: float, lo_hz: float = 0.6, hi_hz: float = 3.3,
+def butterworth_bandpass(x: np.ndarray, fs: float, lo_hz: float = 0.6, hi_hz: float = 3.3,
              axis: int = -1) -> np.ndarray:
-  """Zero-phase Butterworth band-pass over the heart-rate band."""
+  """Zero-phase Butterworth band-pass over the heart-rate band (signals of any length; the
+  network's own band-pass is `models.spectral.fft_bandpass`, a mask over FFT bins)."""
   hi_hz = min(hi_hz, 0.45 * fs)
   sos = signal.butter(2, [lo_hz, hi_hz], btype='band', fs=fs, output='sos')
   padlen = min(x.shape[axis] - 1, 3 * int(fs))
   return signal.sosfiltfilt(sos, x, axis=axis, padlen=padlen)
 
 
-def standardise(x: np.ndarray, axis: int = -1) -> np.ndarray:
-  """Zero mean, unit standard deviation along `axis`."""
+def zscore(x: np.ndarray, axis: int = -1) -> np.ndarray:
+  """Zero mean, unit standard deviation along `axis` (numpy; the network's is
+  `models.spectral.standardise`)."""
   x = x - x.mean(axis, keepdims=True)
   return x / (x.std(axis, keepdims=True) + 1e-9)
 
@@ -49,7 +51,7 @@ def standardise(x: np.ndarray, axis: int = -1) -> np.ndarray:
 def detect_pulse_peaks(t: np.ndarray, ppg: np.ndarray) -> np.ndarray:
   """Systolic peak times of a PPG (rising with blood volume)."""
   fs = 1.0 / np.median(np.diff(t))
-  filtered = bandpass(ppg - ppg.mean(), fs)
+  filtered = butterworth_bandpass(ppg - ppg.mean(), fs)
   # Distance: no two beats closer than the fastest plausible rate allows.
   peaks, _ = signal.find_peaks(filtered, distance=max(1, int(fs * 60 / MAX_BPM)),
                                prominence=0.3 * np.std(filtered))
@@ -122,5 +124,5 @@ def at_frames(series: HeartSeries, frame_t: np.ndarray) -> tuple[np.ndarray, boo
     pulse = np.zeros_like(frame_t)
   else:
     fs = 1.0 / np.median(np.diff(frame_t))
-    pulse = standardise(bandpass(np.interp(frame_t, series.t, series.pulse), fs))
+    pulse = zscore(butterworth_bandpass(np.interp(frame_t, series.t, series.pulse), fs))
   return np.stack([pulse, hr], -1).astype(np.float32), series.pulse is not None
