@@ -4,8 +4,9 @@ Written as the operations they are rather than as generic 3-D convolutions: the
 spatial conv is a 2-D conv over all `B*T` frames, the temporal conv a 2-D conv
 with a `(k, 1)` kernel over each clip's `T x (H*W)` plane, a `1x1x1` projection
 one matrix product. `tests/test_layers.py` checks them against `lax.conv` in 3-D.
-On CPUs the block runs the same maths on channel-first arrays, every operation
-a matrix product (`channels_first.py`); GPUs keep these cuDNN convolutions.
+With `channels_first` the block runs the same maths on channel-first arrays, every
+operation a matrix product (`channels_first.py`, the CPU's way); channel-last it
+runs these convolutions (cuDNN on a GPU).
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ def temporal_conv(x: jax.Array, w: jax.Array) -> jax.Array:
 
   Computed as a 2-D convolution with a `(k, 1)` kernel over each clip seen as a
   `T x (H*W)` image: no transpose, and in this channel-last layout XLA's CPU
-  convolution and its gradients beat k separate shifted matrix products (whose
-  gradients pad and add k full copies) by 1.7-2.3x (`python scripts/benchmark.py`,
-  see README). The heart encoder and the video encoder's output layer use it.
+  convolution and its gradients beat k separate shifted matrix products, whose
+  gradients pad and add k full copies (docs/performance.md). The heart encoder and
+  the video encoder's output layer use it.
   """
   b, t, cin = x.shape[0], x.shape[1], x.shape[-1]
   y = lax.conv_general_dilated(x.reshape(b, t, -1, cin), w[:, None], (1, 1), 'SAME',

@@ -1,7 +1,9 @@
 """The pairing model: one score `s(heart, video)` per pair, and the contrastive loss.
 
 A decision between two videos compares two separately computed scores, so
-it cannot depend on the order the videos are given in.
+it cannot depend on the order the videos are given in. The model is a function
+of its fields alone: `build_model` resolves what depends on the machine (the
+blocks' layout, chunked encoding on a CPU) once, from the config.
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from hrjax.models import heart as heart_encoders
-from hrjax.models import spectral
+from hrjax.models import heart_encoders, spectral
 from hrjax.models.video import VideoEncoder
 
 REPRESENTATIONS = ('waveform', 'hr', 'rr_summary')
@@ -30,15 +31,15 @@ class PairingModel(nn.Module):
   gain: float = 50.0
   norm_window: int = 0
   dtype: Any = None  # compute dtype of the video encoder's (2+1)D blocks; None: float32
-  encode_chunk: int = 0  # clips per video-encoder pass on a CPU; 0 (and on GPUs): whole batch
-  channels_first: bool | None = None  # blocks as matmuls (channels_first.py); None: on CPUs only
+  encode_chunk: int = 0  # clips per video-encoder pass (a CPU's caches); 0: the whole batch
+  channels_first: bool = False  # the blocks as matmuls on [C, B, T, H, W] (channels_first.py)
 
   def setup(self):
     if self.representation not in REPRESENTATIONS:
       raise ValueError(f'representation must be one of {REPRESENTATIONS}, '
                        f'got {self.representation!r}')
     self.grid = spectral.bpm_grid()
-    self.video_encoder = VideoEncoder(self.channels, self.features, gain=self.gain,
+    self.video_encoder = VideoEncoder(self.channels, self.features, self.gain,
                                       norm_window=self.norm_window, dtype=self.dtype,
                                       channels_first=self.channels_first)
     if self.representation == 'waveform':
@@ -54,21 +55,20 @@ class PairingModel(nn.Module):
   def pulse(self, video: jax.Array) -> jax.Array:
     """`uint8 [B, T, H, W, 3]` -> band-passed, standardised pulse features `[B, T, D]`.
 
-    With `encode_chunk`, on a CPU, the clips go through the encoder a few at a
-    time (same weights, same result): one chunk's activations stay in the
-    cache through the forward and backward pass of a block instead of streaming
-    through memory (README, performance). Chunk j holds clips j, j + n,
-    j + 2n, ... so that a batch split over devices splits every chunk evenly.
+    With `encode_chunk`, the clips go through the encoder a few at a time (same
+    weights, same result): on a CPU one chunk's activations stay in the cache
+    through the forward and backward pass of a block instead of streaming
+    through memory. Chunk j holds clips j, j + n, j + 2n, ... so that a batch
+    split over devices splits every chunk evenly.
     """
-    chunk = self.encode_chunk if jax.default_backend() == 'cpu' else 0
-    n = _chunk_count(video.shape[0], chunk)
+    n = _chunk_count(video.shape[0], self.encode_chunk)
     if n == 1:
       z = self.video_encoder(video)
     else:
       grouped = video.reshape(-1, n, *video.shape[1:])
       z = jnp.stack([self.video_encoder(grouped[:, j]) for j in range(n)], axis=1)
       z = z.reshape(video.shape[0], *z.shape[2:])
-    return spectral.standardise(spectral.bandpass(z, self.fps))
+    return spectral.standardise(spectral.fft_bandpass(z, self.fps))
 
   def encode_video(self, video: jax.Array) -> jax.Array:
     z = self.pulse(video)
@@ -81,19 +81,34 @@ class PairingModel(nn.Module):
   def encode_heart(self, heart: jax.Array, rr: jax.Array) -> jax.Array:
     if self.representation == 'waveform':
       z = self.heart_encoder(heart)
-      return spectral.standardise(spectral.bandpass(z, self.fps))
+      return spectral.standardise(spectral.fft_bandpass(z, self.fps))
     logits = self.heart_encoder(heart if self.representation == 'hr' else rr)
     return jax.nn.softmax(logits, axis=-1)
 
+  def _scale(self) -> jax.Array:
+    return jnp.exp(jnp.minimum(self.log_scale, jnp.log(100.0)))
+
   def similarity(self, h: jax.Array, v: jax.Array) -> jax.Array:
-    """Embeddings of B1 hearts and B2 videos -> logits `[B1, B2]`."""
-    scale = jnp.exp(jnp.minimum(self.log_scale, jnp.log(100.0)))
+    """Embeddings of B1 hearts and B2 videos -> logits `[B1, B2]`, every heart against
+    every video."""
     if self.representation == 'waveform':
-      return scale * spectral.lagged_correlation(h, v, self.max_lag).max(-1)
+      return self._scale() * spectral.lagged_correlation(h, v, self.max_lag).max(-1)
     # Bhattacharyya coefficient of the two rate distributions.
-    return scale * jnp.sqrt(h[:, None, :] * v[None, :, :] + 1e-12).sum(-1)
+    return self._scale() * jnp.sqrt(h[:, None, :] * v[None, :, :] + 1e-12).sum(-1)
+
+  def pair_similarity(self, h: jax.Array, v: jax.Array) -> jax.Array:
+    """Embeddings of B hearts and their B videos -> the logit of each pair `[B]` (the
+    diagonal of `similarity`, without the other B * (B - 1) pairs)."""
+    if self.representation == 'waveform':
+      return self._scale() * spectral.paired_lagged_correlation(h, v, self.max_lag).max(-1)
+    return self._scale() * jnp.sqrt(h * v + 1e-12).sum(-1)
+
+  def pair_scores(self, video: jax.Array, heart: jax.Array, rr: jax.Array) -> jax.Array:
+    """Clip i's heart against clip i's video: `[B]` logits (prediction, saliency)."""
+    return self.pair_similarity(self.encode_heart(heart, rr), self.encode_video(video))
 
   def __call__(self, video: jax.Array, heart: jax.Array, rr: jax.Array) -> jax.Array:
+    """Every heart against every video: `[B, B]` logits (training, evaluation)."""
     return self.similarity(self.encode_heart(heart, rr), self.encode_video(video))
 
 
@@ -113,25 +128,22 @@ def contrastive_loss(logits: jax.Array) -> jax.Array:
   return 0.5 * (rows + cols)
 
 
-def build_model(cfg) -> PairingModel:
-  """The model named by `config.model` (and `config.data.fps`)."""
-  return PairingModel(representation=cfg.model.representation,
-                      channels=tuple(cfg.model.channels), features=cfg.model.features,
-                      fps=cfg.data.fps, max_lag=cfg.model.max_lag, gain=cfg.model.gain,
-                      norm_window=cfg.model.norm_window,
-                      dtype=_compute_dtype(cfg.model.get('compute_dtype', 'float32')),
-                      encode_chunk=cfg.model.get('encode_chunk', 0),
-                      channels_first=_channels_first(cfg.model.get('block_layout', 'auto')))
+def build_model(cfg, backend: str | None = None) -> PairingModel:
+  """The model named by `config.model` (and `config.data.fps`) for `backend` (default: the
+  one JAX computes on). `block_layout='auto'` means channel-first matmuls on a CPU and
+  cuDNN's convolutions elsewhere; `encode_chunk` applies on a CPU only."""
+  m = cfg.model
+  cpu = (backend or jax.default_backend()) == 'cpu'
+  if m.block_layout not in BLOCK_LAYOUTS:
+    raise ValueError(f'model.block_layout must be one of {BLOCK_LAYOUTS}, got {m.block_layout!r}')
+  channels_first = cpu if m.block_layout == 'auto' else m.block_layout == 'channels_first'
+  return PairingModel(representation=m.representation, channels=tuple(m.channels),
+                      features=m.features, fps=cfg.data.fps, max_lag=m.max_lag, gain=m.gain,
+                      norm_window=m.norm_window, dtype=_compute_dtype(m.compute_dtype),
+                      encode_chunk=m.encode_chunk if cpu else 0, channels_first=channels_first)
 
 
-BLOCK_LAYOUTS = {'auto': None, 'channels_first': True, 'channels_last': False}
-
-
-def _channels_first(layout: str) -> bool | None:
-  """`config.model.block_layout` -> `PairingModel.channels_first`."""
-  if layout not in BLOCK_LAYOUTS:
-    raise ValueError(f'model.block_layout must be one of {tuple(BLOCK_LAYOUTS)}, got {layout!r}')
-  return BLOCK_LAYOUTS[layout]
+BLOCK_LAYOUTS = ('auto', 'channels_first', 'channels_last')
 
 
 def _compute_dtype(name: str):

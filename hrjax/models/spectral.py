@@ -11,7 +11,8 @@ def bpm_grid(lo: float = 40.0, hi: float = 180.0, step: float = 2.0) -> np.ndarr
   return np.arange(lo, hi + step / 2, step, dtype=np.float32)
 
 
-def bandpass(x: jax.Array, fps: float, lo_bpm: float = 40.0, hi_bpm: float = 200.0) -> jax.Array:
+def fft_bandpass(x: jax.Array, fps: float, lo_bpm: float = 40.0,
+                 hi_bpm: float = 200.0) -> jax.Array:
   """Zero every rFFT bin of `[B, T, D]` outside the heart-rate band (along T)."""
   t = x.shape[1]
   freqs = np.fft.rfftfreq(t, 1.0 / fps) * 60.0
@@ -54,4 +55,15 @@ def lagged_correlation(h: jax.Array, v: jax.Array, max_lag: int) -> jax.Array:
   n = core.shape[1] * core.shape[2]
   return jnp.stack([
       jnp.einsum('itd,jtd->ij', h[:, max_lag + lag:t - max_lag + lag], core) / n
+      for lag in range(-max_lag, max_lag + 1)], -1)
+
+
+def paired_lagged_correlation(h: jax.Array, v: jax.Array, max_lag: int) -> jax.Array:
+  """Each heart against its own video: `[B, T, D]`, `[B, T, D]` -> `[B, 2L+1]` (the
+  diagonal of `lagged_correlation`)."""
+  t = h.shape[1]
+  core = v[:, max_lag:t - max_lag]
+  n = core.shape[1] * core.shape[2]
+  return jnp.stack([
+      jnp.einsum('itd,itd->i', h[:, max_lag + lag:t - max_lag + lag], core) / n
       for lag in range(-max_lag, max_lag + 1)], -1)

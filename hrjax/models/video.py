@@ -25,7 +25,7 @@ def moving_mean(x: jax.Array, window: int) -> jax.Array:
   return (c[:, hi] - c[:, lo]) / (hi - lo).reshape(shape).astype(x.dtype)
 
 
-def normalise_video(video: jax.Array, gain: float = 50.0, clip: float = 3.0,
+def normalise_video(video: jax.Array, gain: float, clip: float = 3.0,
                     window: int = 0, dtype=jnp.float32) -> tuple[jax.Array, jax.Array]:
   """`uint8 [B, T, H, W, 3]` -> (relative change `[B, T, H, W, 3]`, appearance `[B, H, W, 3]`).
 
@@ -45,13 +45,13 @@ def normalise_video(video: jax.Array, gain: float = 50.0, clip: float = 3.0,
 class VideoEncoder(nn.Module):
   """(2+1)D blocks with early spatial pooling, attention pooling over space."""
 
-  channels: Sequence[int] = (8, 16, 32)
-  out_features: int = 4
+  channels: Sequence[int]
+  out_features: int
+  gain: float  # relative colour change x gain before soft clipping (`normalise_video`)
   k_time: int = 5
-  gain: float = 50.0
   norm_window: int = 0  # frames of the moving mean the input is normalised by; 0: clip mean
   dtype: Any = None  # compute dtype of the (2+1)D blocks (bfloat16 on GPUs); None: float32
-  channels_first: bool | None = None  # blocks as matmuls on [C, B, T, H, W]; None: on CPUs only
+  channels_first: bool = False  # the blocks as matmuls on [C, B, T, H, W] (channels_first.py)
 
   @nn.compact
   def __call__(self, video: jax.Array) -> jax.Array:
@@ -67,9 +67,9 @@ class VideoEncoder(nn.Module):
     pixel_mean = np.tile(np.eye(ch) / (h * w), (h * w, 1)).astype(x.dtype)  # [H*W*C, C]
     colour = nn.Dense(self.out_features, use_bias=False, name='colour_skip')(
         x.reshape(b, t, h * w * ch) @ pixel_mean)
-    # On a CPU the blocks run on channel-first arrays, every operation a matrix
-    # product (see channels_first.py); a GPU's cuDNN convolutions take them as they are.
-    first = jax.default_backend() == 'cpu' if self.channels_first is None else self.channels_first
+    # Channel-first, every operation of a block is a matrix product (the CPU's way, see
+    # channels_first.py); channel-last arrays go to lax convolutions (cuDNN on a GPU).
+    first = self.channels_first
     if first:
       x = jnp.moveaxis(x, -1, 0)
     for i, c in enumerate(self.channels):
