@@ -6,26 +6,26 @@
 
 The config names the data (a dataset folder and the clip store extracted from
 it; the synthetic dataset is generated when missing), the model and training.
-Training resumes from the latest checkpoint in --workdir. Outputs under
---workdir: config.json, checkpoints/, tensorboard/, eval/report.json.
+Building the store is this entry point's job (every mode but eval; `--mode data`
+only that); training resumes from the latest checkpoint in --workdir. Outputs
+under --workdir: config.json, checkpoints/, tensorboard/, eval/report.json.
 """
 
-import sys
+from pathlib import Path
 
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from hrjax import cli
-from hrjax.data.video_io import InputError
+from hrjax import allocator, cli
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Experiment config file (configs/*.py[:arg]).',
                                 lock_config=True)
 flags.DEFINE_string('workdir', None, 'Directory for checkpoints, TensorBoard and reports.')
 flags.DEFINE_enum('mode', 'train', ['train', 'eval', 'data'],
-                  'train: train (resuming if possible), then evaluate. '
-                  'eval: restore the latest checkpoint from --workdir and evaluate only. '
-                  'data: only build the clip store the config names.')
+                  'train: build the clip store if needed, train (resuming if possible), then '
+                  'evaluate. eval: restore the latest checkpoint from --workdir and evaluate '
+                  'only. data: only build the clip store the config names.')
 flags.DEFINE_integer('step', None, 'With --mode eval: the checkpoint step to restore '
                      '(default: the latest).')
 flags.DEFINE_string('report_dir', None, 'With --mode eval: write the report here instead of '
@@ -40,29 +40,48 @@ flags.DEFINE_integer('process_id', None, 'Several processes: this one, 0 .. num_
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
+def ready_store(cfg, progress: bool) -> Path:
+  """The config's clip store, built first where it is missing. With several processes,
+  process 0 builds it while the others wait; they then check it at the same path (a
+  shared file system, or a copy made beforehand)."""
+  import jax
+
+  from hrjax.data import prepare
+  from hrjax.training import distributed
+  if jax.process_index() == 0:
+    store = prepare.ensure_store(cfg, progress)
+  distributed.barrier('clip store ready')
+  if jax.process_index() != 0:
+    store = Path(cfg.data.store)
+    if not (store / 'header.json').is_file():
+      raise FileNotFoundError(f'{store}: process {jax.process_index()} cannot see the clip '
+                              'store process 0 built; put it on a shared file system')
+    prepare.check_store(cfg)
+  return store
+
+
 def main(argv):
   cli.start(argv)
   import jax  # after flag parsing, so --help stays fast
 
-  from hrjax import distributed, train
+  from hrjax.evaluation import evaluate
+  from hrjax.training import distributed, train
   distributed.initialize(FLAGS.coordinator, FLAGS.num_processes, FLAGS.process_id)
   logging.info('JAX process %d of %d, %d local devices of %d', jax.process_index(),
                jax.process_count(), jax.local_device_count(), jax.device_count())
-  try:
-    if FLAGS.mode == 'train':
-      train.train_and_evaluate(FLAGS.config, FLAGS.workdir, progress=FLAGS.progress)
-    elif FLAGS.mode == 'data':
-      from hrjax.data import prepare
-      print(f'clip store ready: {prepare.ensure_store(FLAGS.config, FLAGS.progress)}')
+  with cli.user_errors('hrjax'):
+    if FLAGS.mode == 'eval':
+      evaluate.evaluate_checkpoint(FLAGS.config, FLAGS.workdir, FLAGS.step, FLAGS.report_dir)
+      return
+    store = ready_store(FLAGS.config, FLAGS.progress)
+    if FLAGS.mode == 'data':
+      print(f'clip store ready: {store}')
     else:
-      train.evaluate_checkpoint(FLAGS.config, FLAGS.workdir, FLAGS.step, FLAGS.report_dir)
-  except (InputError, FileNotFoundError, FileExistsError, FloatingPointError, ValueError) as e:
-    print(f'hrjax: error: {e}', file=sys.stderr)
-    sys.exit(1)
+      train.train_and_evaluate(FLAGS.config, FLAGS.workdir, progress=FLAGS.progress)
 
 
 def run():
-  cli.tune_malloc()
+  allocator.tune_malloc()
   app.run(main)
 
 

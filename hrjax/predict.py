@@ -16,110 +16,51 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
-import sys
 from pathlib import Path
 
 import numpy as np
 from absl import app, flags
 
 from hrjax import cli
-from hrjax.data import adapters, extract, heart, heart_files
-from hrjax.data.video_io import InputError
-
-HEART_KINDS = ('auto', *heart_files.HEART_KINDS, 'ubfc', 'pure')
+from hrjax.data import extract, heart_files
+from hrjax.errors import InputError
 
 FLAGS = flags.FLAGS
-
-
-def guess_kind(source: str) -> str:
-  """The heart file's kind from its name: EDF/BDF -> ecg, ground_truth.txt -> ubfc, ..."""
-  path = Path(source)
-  if re.fullmatch(r'\s*\d+(\.\d*)?\s*', source):
-    return 'rate'
-  if path.suffix.lower() in heart_files.EDF_EXTENSIONS:
-    return 'ecg'
-  if path.name == 'ground_truth.txt':
-    return 'ubfc'
-  if path.suffix.lower() == '.json':
-    return 'pure'
-  table = heart_files.read_table(path)
-  return 'rate' if table.size == 1 else 'ppg'
-
-
-def read_heart(source: str, kind: str = 'auto', channel: str | None = None,
-               start_code: str | None = None, end_code: str | None = None,
-               fs: float | None = None) -> tuple[heart.HeartSeries, str]:
-  """The heart signal of `source` on its own clock, and the kind it was read as."""
-  kind = guess_kind(source) if kind == 'auto' else kind
-  if kind in heart_files.HEART_KINDS:
-    return heart_files.read_heart_file(source, kind, channel, start_code, end_code, fs), kind
-  if kind == 'ubfc':
-    ppg, _, t = adapters.read_ubfc_ground_truth(Path(source))
-    return heart.from_ppg(t, ppg), kind
-  if kind == 'pure':
-    recording = adapters.pure_recording(Path(source))
-    return recording.load_heart(), kind
-  raise ValueError(f'unknown heart kind {kind!r}')
-
-
-def clips_for(video: Path, series: heart.HeartSeries, heart_source: str, settings,
-              offset_s: float, progress: bool) -> list:
-  """(video clip, heart clip, rr, row) for every clip of `video` the heart covers."""
-  rec = adapters.Recording(subject='?', recording=video.name, video=video,
-                           heart_file=Path(heart_source), load_heart=lambda: series,
-                           offset_s=offset_s)
-  frames, frame_t, _ = extract.decode_recording(rec, settings, progress)
-  return extract.cut_clips(rec, frames, frame_t, series, settings.clip_frames, settings)
-
-
-def pair_scorer(model):
-  """jit'd (params, video, heart, rr) -> the score (logit) of each clip's own pair."""
-  import jax
-  import jax.numpy as jnp
-  return jax.jit(lambda p, v, h, rr: jnp.diagonal(model.apply({'params': p}, v, h, rr)))
-
-
-def score_clips(pair, params, clips: list, batch: int = 32) -> np.ndarray:
-  """`pair` (from `pair_scorer`) over all clips, `batch` at a time."""
-  out = []
-  for i in range(0, len(clips), batch):
-    v, h, rr, _ = zip(*clips[i:i + batch])
-    out.append(np.asarray(pair(params, np.stack(v), np.stack(h), np.stack(rr))))
-  return np.concatenate(out)
 
 
 def predict(workdir: str | Path, heart_source: str, videos: list[str], *, kind: str = 'auto',
             channel=None, start_code=None, end_code=None, fs=None, offset_s: float = 0.0,
             crop: str | None = None, step: int | None = None, progress: bool = False) -> dict:
   """Scores, probabilities and the chosen video; raises InputError on unusable input."""
-  from hrjax import trained
+  from hrjax.evaluation import scoring
+  from hrjax.training import parallel, restore
   if not videos:
     raise InputError(workdir, 'no videos given')
   if len(set(videos)) != len(videos):
     raise InputError(videos[0], 'the same video is given twice')
-  cfg = trained.load_config(workdir)
+  cfg = restore.load_config(workdir)
   settings = extract.ExtractSettings.from_config(cfg.data)
   if crop:
     settings = dataclasses.replace(settings, crop=crop)
-  series, kind = read_heart(heart_source, kind, channel, start_code, end_code, fs)
+  series, kind = heart_files.read_heart(heart_source, kind, channel, start_code, end_code, fs)
   if cfg.model.representation == 'waveform' and series.pulse is None:
     raise InputError(heart_source, 'this model pairs heart waveforms, and the file holds '
                      'only a rate: use a model trained with the hr representation')
   clips = {}  # decoded before JAX starts its threads (ffmpeg runs in a subprocess)
   for video in videos:
-    clips[video] = clips_for(Path(video), series, heart_source, settings, offset_s, progress)
+    clips[video] = extract.video_clips(video, series, heart_source, settings, offset_s, progress)
     if not clips[video]:
       raise InputError(video, f'no {settings.clip_frames}-frame clip that the heart signal '
                        'covers with a valid rate')
-  _, model, params, restored = trained.load(workdir, step)
-  pair = pair_scorer(model)  # compiled once for all videos (per batch shape)
+  _, model, params, restored = restore.load(workdir, step)
+  mesh = parallel.data_mesh()
   results = []
-  for video in videos:
-    scores = score_clips(pair, params, clips[video])
+  for video in videos:  # one compiled scorer for all videos (per batch shape)
+    v, h, rr = (np.stack([getattr(c, k) for c in clips[video]]) for k in ('video', 'heart', 'rr'))
+    scores = scoring.score_pairs(model, params, v, h, rr, mesh)
     results.append(dict(video=str(video), score=float(scores.mean()), clips=len(scores),
                         clip_scores=[round(float(s), 4) for s in scores],
-                        clip_starts_s=[row['start_s'] for *_, row in clips[video]]))
+                        clip_starts_s=[c.row['start_s'] for c in clips[video]]))
   logits = np.array([r['score'] for r in results])
   probs = np.exp(logits - logits.max())
   probs /= probs.sum()
@@ -147,7 +88,7 @@ def define_flags() -> None:
   flags.DEFINE_string('heart', None, 'Heart file: EDF/BDF ECG, a PPG table, a rate (file or a '
                       'number of bpm), a UBFC ground_truth.txt or a PURE JSON.')
   flags.DEFINE_list('videos', None, 'Candidate videos (files or folders of frames).')
-  flags.DEFINE_enum('heart_kind', 'auto', HEART_KINDS,
+  flags.DEFINE_enum('heart_kind', 'auto', heart_files.SOURCE_KINDS,
                     'How to read --heart; auto: by its extension and name.')
   flags.DEFINE_string('channel', None, 'EDF/BDF channel (or a pair such as EXG1-EXG2).')
   flags.DEFINE_string('start_code', None, 'ECG: trigger code where the window starts.')
@@ -163,14 +104,11 @@ def define_flags() -> None:
 
 def main(argv):
   cli.start(argv)
-  try:
+  with cli.user_errors('predict'):
     result = predict(FLAGS.workdir, FLAGS.heart, FLAGS.videos, kind=FLAGS.heart_kind,
                      channel=FLAGS.channel, start_code=FLAGS.start_code,
                      end_code=FLAGS.end_code, fs=FLAGS.fs, offset_s=FLAGS.offset_s,
                      crop=FLAGS.crop, step=FLAGS.step, progress=FLAGS.progress)
-  except (InputError, FileNotFoundError, ValueError) as e:
-    print(f'predict: error: {e}', file=sys.stderr)
-    sys.exit(1)
   print(summary_line(result))
   text = json.dumps(result, indent=1)
   if FLAGS.out:

@@ -5,10 +5,12 @@ r"""Turn a dataset folder into a clip store (one per split, subject-disjoint).
   python scripts/extract.py --dataset manifest --root my_study/manifest.csv --store data/mine
   python scripts/extract.py --synthetic default --root data/syn/raw --store data/syn/store
 
-Layouts (README, "Your own recordings"): ubfc_rppg, pure, roi_mean_hr, manifest.
-Faces are found with OpenCV's Haar cascade (--crop face, the default); videos
-that already show only skin take --crop none. With --synthetic DIFFICULTY the
-dataset is generated first (if --root does not exist) and cropped at the centre.
+Layouts (docs/data.md): ubfc_rppg, pure, roi_mean_hr, manifest. Faces are
+found with OpenCV's Haar cascade (--crop face, the default here: real recordings
+show more than a face); videos that already show only skin take --crop none.
+With --synthetic DIFFICULTY the dataset is generated first (if --root does not
+exist) and cropped at the centre, as the configs do (`config.data.crop`): the
+synthetic faces are centred and fill the frame.
 """
 
 import sys
@@ -18,8 +20,8 @@ from absl import app, flags
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from hrjax import cli  # noqa: E402
 from hrjax.data import adapters, extract  # noqa: E402
-from hrjax.data.video_io import InputError  # noqa: E402
 
 _D = extract.ExtractSettings()
 FLAGS = flags.FLAGS
@@ -33,8 +35,10 @@ flags.DEFINE_float('fps', _D.fps, 'Frame rate every clip is resampled to.')
 flags.DEFINE_integer('clip_frames', _D.clip_frames, 'Frames per clip.')
 flags.DEFINE_integer('size', _D.size, 'Clip side in pixels after crop and area resize.')
 flags.DEFINE_enum('crop', 'face', ['face', 'center', 'none'],
-                  'face: a Haar face detector, the box enlarged and smoothed over time; '
-                  'center: a centred square; none: the whole frame (skin-region videos).')
+                  'face: a Haar face detector, the box enlarged and smoothed over time (the '
+                  'default here, for real recordings; the configs crop the centre of their '
+                  'synthetic faces); center: a centred square; none: the whole frame '
+                  '(skin-region videos).')
 flags.DEFINE_float('crop_fraction', _D.crop_fraction, 'Centred square side / shorter side.')
 flags.DEFINE_integer('face_every', _D.face_every, 'Run the face detector on every N-th frame.')
 flags.DEFINE_float('face_scale', _D.face_scale, 'Crop square side / detected face side.')
@@ -54,8 +58,7 @@ flags.DEFINE_bool('progress', True, 'Show progress bars.')
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
+  cli.start(argv)
   crop = 'center' if FLAGS.synthetic and not FLAGS['crop'].present else FLAGS.crop
   settings = extract.ExtractSettings(
       fps=FLAGS.fps, clip_frames=FLAGS.clip_frames, size=FLAGS.size, crop=crop,
@@ -65,7 +68,9 @@ def main(argv):
       eval_stride=FLAGS.eval_stride,
       split_fractions=tuple(float(f) for f in FLAGS.split_fractions),
       split_seed=FLAGS.split_seed)
-  try:
+  nothing = 'nothing was written' + ('' if FLAGS.skip_bad else
+                                      ' (--skip_bad skips unusable recordings and lists them)')
+  with cli.user_errors('extract', note=nothing):
     if FLAGS.synthetic and not Path(FLAGS.root).exists():
       from configs import default
       from hrjax.data import prepare
@@ -77,11 +82,6 @@ def main(argv):
     offsets = adapters.read_offsets(FLAGS.offsets) if FLAGS.offsets else None
     summary = extract.extract(FLAGS.dataset, FLAGS.root, FLAGS.store, settings,
                               skip_bad=FLAGS.skip_bad, progress=FLAGS.progress, offsets=offsets)
-  except (InputError, FileExistsError, ValueError) as e:
-    print(f'extract: error: {e}', file=sys.stderr)
-    print('extract: nothing was written' + ('' if FLAGS.skip_bad else
-          ' (--skip_bad skips unusable recordings and lists them)'), file=sys.stderr)
-    sys.exit(1)
   print(format_summary(summary))
 
 

@@ -1,7 +1,8 @@
 """Shared test setup: 8 fake CPU devices, absl flags parsed, one tiny synthetic store.
 
-Everything is tiny (32-frame clips of 16x16 pixels, a few thousand parameters)
-so that the whole suite compiles and runs in minutes on 2 cores.
+Everything is tiny (`configs/default.py:runlocal`: 32-frame clips of 16x16 pixels,
+a few thousand parameters) so that the whole suite compiles and runs in minutes on
+2 cores.
 """
 
 import os
@@ -31,7 +32,7 @@ def tiny_data(tmp_path_factory):
 @pytest.fixture(scope='session')
 def tiny_run(tiny_data, tmp_path_factory):
   """(config, workdir, report): the tiny config trained (6 steps) and evaluated once."""
-  from hrjax import train
+  from hrjax.training import train
   cfg, _ = tiny_data
   workdir = tmp_path_factory.mktemp('run') / 'full'
   report = train.train_and_evaluate(cfg, workdir, progress=False)

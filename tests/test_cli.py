@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from hrjax import cli
+from hrjax import allocator
 
 
 def _run(*args):
@@ -36,8 +36,8 @@ def test_extract_script_help():
 
 _REPORT_ALLOCATOR = """
 import os, subprocess, sys
-from hrjax import cli
-cli.tune_malloc()
+from hrjax import allocator
+allocator.tune_malloc()
 child = subprocess.run([sys.executable, '-c', 'import os; print(os.environ.get("LD_PRELOAD"))'],
                        capture_output=True, text=True).stdout.strip()
 mapped = 'libmimalloc' in open('/proc/self/maps').read()
@@ -47,40 +47,40 @@ print(mapped, os.environ.get('LD_PRELOAD'), child, os.environ.get('GLIBC_TUNABLE
 
 @pytest.mark.skipif(sys.platform != 'linux' or platform.libc_ver()[0] != 'glibc',
                     reason='glibc only')
-@pytest.mark.skipif(cli.mimalloc_library() is None, reason='cmeel-mimalloc is not installed')
+@pytest.mark.skipif(allocator.mimalloc_library() is None, reason='cmeel-mimalloc is not installed')
 def test_main_reruns_itself_with_mimalloc_unless_told_otherwise():
   """`tune_malloc` re-runs the program with mimalloc loaded, then takes the preload out of
   the environment (programs it starts do not get it); the opt-outs fall back or do nothing."""
   mine = ('GLIBC_TUNABLES', 'HRJAX_MALLOC_TUNING', 'LD_PRELOAD', 'JAX_PLATFORMS')
   env = {k: v for k, v in os.environ.items() if k not in mine}
 
-  def allocator(**extra):
+  def run_with(**extra):
     out = subprocess.run([sys.executable, '-c', _REPORT_ALLOCATOR], env=dict(env, **extra),
                          capture_output=True, text=True, timeout=60)
     return out.stdout.strip().split('|')
 
-  assert allocator() == ['True', 'None', 'None', 'None']
-  assert allocator(JAX_PLATFORMS='cpu') == ['True', 'None', 'None', 'None']
+  assert run_with() == ['True', 'None', 'None', 'None']
+  assert run_with(JAX_PLATFORMS='cpu') == ['True', 'None', 'None', 'None']
   # an accelerator run: glibc with huge pages, as before
-  assert allocator(JAX_PLATFORMS='cuda') == ['False', 'None', 'None', cli.MALLOC_TUNING]
-  assert allocator(LD_PRELOAD='') == ['False', '', '', cli.MALLOC_TUNING]  # yours: left alone
-  assert allocator(HRJAX_MALLOC_TUNING='0') == ['False', 'None', 'None', 'None']
-  assert allocator(JAX_PLATFORMS='cuda', GLIBC_TUNABLES='glibc.malloc.arena_max=2')[3] == (
+  assert run_with(JAX_PLATFORMS='cuda') == ['False', 'None', 'None', allocator.MALLOC_TUNING]
+  assert run_with(LD_PRELOAD='') == ['False', '', '', allocator.MALLOC_TUNING]  # yours: left alone
+  assert run_with(HRJAX_MALLOC_TUNING='0') == ['False', 'None', 'None', 'None']
+  assert run_with(JAX_PLATFORMS='cuda', GLIBC_TUNABLES='glibc.malloc.arena_max=2')[3] == (
       'glibc.malloc.arena_max=2')
 
 
 def test_malloc_env_falls_back_to_huge_pages_without_mimalloc(monkeypatch):
-  monkeypatch.setattr(cli, 'mimalloc_library', lambda: None)
+  monkeypatch.setattr(allocator, 'mimalloc_library', lambda: None)
   monkeypatch.setattr(sys, 'platform', 'linux')
   monkeypatch.setattr(platform, 'libc_ver', lambda: ('glibc', '2.36'))
-  assert cli.malloc_env({}) == {'GLIBC_TUNABLES': cli.MALLOC_TUNING}
-  assert cli.malloc_env({'GLIBC_TUNABLES': 'x'}) == {}
-  monkeypatch.setattr(cli, 'mimalloc_library', lambda: '/lib/libmimalloc.so')
-  assert cli.malloc_env({}) == {'LD_PRELOAD': '/lib/libmimalloc.so',
-                                'MIMALLOC_PURGE_DELAY': cli.MIMALLOC_PURGE_DELAY}
-  assert cli.malloc_env({'MIMALLOC_PURGE_DELAY': '10'})['MIMALLOC_PURGE_DELAY'] == '10'
+  assert allocator.malloc_env({}) == {'GLIBC_TUNABLES': allocator.MALLOC_TUNING}
+  assert allocator.malloc_env({'GLIBC_TUNABLES': 'x'}) == {}
+  monkeypatch.setattr(allocator, 'mimalloc_library', lambda: '/lib/libmimalloc.so')
+  assert allocator.malloc_env({}) == {'LD_PRELOAD': '/lib/libmimalloc.so',
+                                'MIMALLOC_PURGE_DELAY': allocator.MIMALLOC_PURGE_DELAY}
+  assert allocator.malloc_env({'MIMALLOC_PURGE_DELAY': '10'})['MIMALLOC_PURGE_DELAY'] == '10'
   monkeypatch.setattr(sys, 'platform', 'darwin')
-  assert cli.malloc_env({}) == {}
+  assert allocator.malloc_env({}) == {}
 
 
 def test_seeds_script_tabulates_each_run_and_the_spread_over_seeds():

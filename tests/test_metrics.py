@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hrjax import metrics
+from hrjax.evaluation import metrics
 
 # 3 clips of 3 subjects. Row i: heart i against videos 0..2; true pairs on the diagonal.
 S = np.array([[0.9, 0.1, 0.9],   # trials (0,1): win, (0,2): tie

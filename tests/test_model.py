@@ -9,10 +9,12 @@ import pytest
 from jax.flatten_util import ravel_pytree
 from jax.test_util import check_grads
 
-from hrjax.models import heart, pairing, spectral, video
+from hrjax.models import heart_encoders, layers, pairing, spectral, video
 from hrjax.models.pairing import PairingModel, contrastive_loss
 
 T, S = 32, 16
+# The blocks as build_model lays them out here (channel-first matmuls on a CPU).
+CPU = jax.default_backend() == 'cpu'
 
 
 def inputs(b, seed=0):
@@ -29,7 +31,7 @@ def inputs(b, seed=0):
 def model_and_params(rep):
   """A small model and its initial parameters, one per representation (shared: jax arrays
   are immutable, and compiling init once saves the suite's time)."""
-  m = PairingModel(representation=rep, channels=(4, 8, 8), features=2)
+  m = PairingModel(representation=rep, channels=(4, 8, 8), features=2, channels_first=CPU)
   v, h, rr = inputs(2)
   return m, jax.jit(m.init)(jax.random.key(0), v, h, rr)['params']
 
@@ -64,16 +66,16 @@ def expected_parameters(rep, c=(4, 8, 8), d=2, f=71):
 
 
 def test_video_encoder_keeps_time():
-  enc = video.VideoEncoder(channels=(4, 8), out_features=3)
+  enc = video.VideoEncoder(channels=(4, 8), out_features=3, gain=50.0)
   v, _, _ = inputs(2)
-  params = enc.init(jax.random.key(1), v)
-  assert enc.apply(params, v).shape == (2, T, 3)
+  params = jax.eval_shape(enc.init, jax.random.key(1), v)
+  assert jax.eval_shape(enc.apply, params, v).shape == (2, T, 3)
 
 
 def test_normalise_video_exposes_relative_change():
   v = np.full((1, 4, 2, 2, 3), 100, np.uint8)
   v[0, 1] = 101  # +1% in one frame
-  x, appearance = video.normalise_video(jnp.asarray(v))
+  x, appearance = video.normalise_video(jnp.asarray(v), gain=50.0)
   assert x.shape == (1, 4, 2, 2, 3) and appearance.shape == (1, 2, 2, 3)
   assert float(x[0, 1, 0, 0, 0]) > 0.3 and float(x[0, 0, 0, 0, 0]) < 0
   np.testing.assert_allclose(appearance, 100.25 / 255 - 0.5, rtol=1e-6)
@@ -82,12 +84,11 @@ def test_normalise_video_exposes_relative_change():
 def test_heart_encoders_shapes():
   grid = spectral.bpm_grid()
   _, h, rr = inputs(2)
-  for enc, arg in ((heart.RateEncoder(grid), h), (heart.RRSummaryEncoder(grid), rr)):
-    p = enc.init(jax.random.key(0), arg)
-    assert enc.apply(p, arg).shape == (2, len(grid))
-  wf = heart.WaveformEncoder(features=3)
-  p = wf.init(jax.random.key(0), h)
-  assert wf.apply(p, h).shape == (2, T, 3)
+  shape = lambda enc, arg: jax.eval_shape(
+      enc.apply, jax.eval_shape(enc.init, jax.random.key(0), arg), arg).shape
+  assert shape(heart_encoders.RateEncoder(grid), h) == (2, len(grid))
+  assert shape(heart_encoders.RRSummaryEncoder(grid), rr) == (2, len(grid))
+  assert shape(heart_encoders.WaveformEncoder(features=3), h) == (2, T, 3)
 
 
 @pytest.mark.parametrize('rep', ['waveform', 'hr', 'rr_summary'])
@@ -113,7 +114,7 @@ def test_check_grads_float64():
   with jax.enable_x64(True):
     for rep in ('waveform', 'hr'):
       m = PairingModel(representation=rep, channels=(2, 2, 2), features=1, max_lag=1,
-                       dtype=jnp.float64)
+                       dtype=jnp.float64, channels_first=CPU)
       v, h, rr = inputs(3, seed=5)
       h, rr = h.astype(jnp.float64), rr.astype(jnp.float64)
       params = m.init(jax.random.key(0), v, h, rr)['params']
@@ -144,6 +145,16 @@ def test_decision_does_not_depend_on_video_order(rep):
   assert int(jnp.argmax(ab)) == 1 - int(jnp.argmax(ba))
 
 
+@pytest.mark.parametrize('rep', ['waveform', 'hr'])
+def test_pair_scores_are_the_diagonal_of_the_score_matrix(rep):
+  m, params = model_and_params(rep)
+  v, h, rr = inputs(3, seed=8)
+  full = m.apply({'params': params}, v, h, rr)
+  pairs = m.apply({'params': params}, v, h, rr, method=m.pair_scores)
+  assert pairs.shape == (3,)
+  np.testing.assert_allclose(pairs, jnp.diagonal(full), rtol=1e-5, atol=1e-6)
+
+
 def test_lagged_correlation_finds_a_shift():
   rng = np.random.default_rng(0)
   x = rng.normal(size=(1, 40, 1))
@@ -157,7 +168,7 @@ def test_bfloat16_blocks_score_like_float32_with_the_same_float32_weights():
   v, h, rr = inputs(6, seed=3)
   f32 = m.apply({'params': params}, v, h, rr)
   bf16 = PairingModel(representation='waveform', channels=(4, 8, 8), features=2,
-                      dtype=jnp.bfloat16).apply({'params': params}, v, h, rr)
+                      dtype=jnp.bfloat16, channels_first=CPU).apply({'params': params}, v, h, rr)
   assert bf16.dtype == jnp.float32  # the score and everything after the blocks stay float32
   assert jax.tree.leaves(params)[0].dtype == jnp.float32
   assert np.corrcoef(np.ravel(f32), np.ravel(bf16))[0, 1] > 0.98
@@ -170,7 +181,7 @@ def test_encoding_in_chunks_or_channels_first_changes_nothing():
   m, params = model_and_params('waveform')
   v, h, rr = inputs(4, seed=4)
   chunked = PairingModel(representation='waveform', channels=(4, 8, 8), features=2,
-                         encode_chunk=2)
+                         encode_chunk=2, channels_first=CPU)
 
   def grads(model):
     def loss(p):
@@ -183,7 +194,8 @@ def test_encoding_in_chunks_or_channels_first_changes_nothing():
   np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
   for a, b in zip(jax.tree.leaves(got_grads), jax.tree.leaves(want_grads)):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6 * float(np.abs(b).max()))
-  enc = {flag: video.VideoEncoder((4, 8, 8), 2, channels_first=flag) for flag in (True, False)}
+  enc = {flag: video.VideoEncoder((4, 8, 8), 2, 50.0, channels_first=flag)
+         for flag in (True, False)}
   enc_params = params['video_encoder']
 
   def encode(e):
@@ -205,23 +217,27 @@ def test_chunk_count_divides_the_batch(batch, chunk, count):
   assert pairing._chunk_count(batch, chunk) == count
 
 
-@pytest.mark.parametrize('layout,convs', [('auto', None), ('channels_first', 1),
-                                          ('channels_last', 8)])
-def test_block_layout_from_config_picks_the_formulation(layout, convs):
-  """`model.block_layout`: matmuls on channel-first arrays (auto: on a CPU) or lax
-  convolutions (spatial and temporal in each of 3 blocks, the first block's context, plus
-  the output layer's one in either layout)."""
+@pytest.mark.parametrize('layout', ['auto', 'channels_first', 'channels_last'])
+def test_block_layout_from_config_picks_the_formulation(layout):
+  """`model.block_layout` is resolved once, in build_model (auto: channel-first on a CPU
+  only; `encode_chunk` on a CPU only), and the blocks then run on the arrays it names."""
   from configs import default
   cfg = default.get_config()
   cfg.model.channels, cfg.model.features, cfg.model.block_layout = (4, 8, 8), 2, layout
+  for backend in ('cpu', 'gpu'):
+    m = pairing.build_model(cfg, backend)
+    auto = backend == 'cpu'
+    assert m.channels_first is (auto if layout == 'auto' else layout == 'channels_first')
+    assert m.encode_chunk == (2 if backend == 'cpu' else 0)
+  want = CPU if layout == 'auto' else layout == 'channels_first'
   m = pairing.build_model(cfg)
   _, params = model_and_params('waveform')
   v, _, _ = inputs(2)
-  jaxpr = str(jax.make_jaxpr(functools.partial(m.apply, method=m.encode_video))(
-      {'params': params}, v))
-  if convs is None:
-    convs = 1 if jax.default_backend() == 'cpu' else 8
-  assert jaxpr.count('conv_general_dilated') == convs
+  _, blocks = jax.eval_shape(functools.partial(
+      m.apply, method=m.encode_video, capture_intermediates=lambda mdl, _: isinstance(
+          mdl, layers.FactorisedBlock)), {'params': params}, v)
+  out = blocks['intermediates']['video_encoder']['block0']['__call__'][0].shape
+  assert out == ((4, 2, T, S // 2, S // 2) if want else (2, T, S // 2, S // 2, 4))
   cfg.model.block_layout = 'NCTHW'
   with pytest.raises(ValueError, match='block_layout'):
     pairing.build_model(cfg)

@@ -4,8 +4,8 @@ import jax
 import numpy as np
 import pytest
 
-from hrjax import distributed, parallel, train_step
 from hrjax.models.pairing import build_model
+from hrjax.training import distributed, parallel, state, step
 from tests.conftest import tiny_config
 
 
@@ -20,16 +20,16 @@ def _batch(cfg, seed=0):
 
 def _run(cfg, devices, steps):
   mesh = parallel.data_mesh(devices)
-  model, tx = build_model(cfg), train_step.make_optimizer(cfg)
-  state = jax.device_put(train_step.init_state(model, tx, 0, _batch(cfg)),
-                         parallel.replicated(mesh))
-  step = train_step.compile_train_step(model, tx, mesh)
-  before = train_step.TRACE_COUNT['train_step']
+  model, tx = build_model(cfg), state.make_optimizer(cfg)
+  train_state = jax.device_put(state.init_state(model, tx, 0, _batch(cfg)),
+                               parallel.replicated(mesh))
+  step_fn = step.compile_train_step(model, tx, mesh)
+  before = step.TRACE_COUNT['train_step']
   losses = []
   for i in range(steps):
-    state, metrics = step(state, parallel.put_batch(_batch(cfg, i), mesh))
+    train_state, metrics = step_fn(train_state, parallel.put_batch(_batch(cfg, i), mesh))
     losses.append(float(metrics['loss']))
-  return jax.device_get(state['params']), losses, train_step.TRACE_COUNT['train_step'] - before
+  return jax.device_get(train_state['params']), losses, step.TRACE_COUNT['train_step'] - before
 
 
 def test_eight_devices_equal_one(tmp_path):

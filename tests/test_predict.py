@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hrjax import predict
-from hrjax.data.video_io import InputError
+from hrjax.errors import InputError
 
 
 def _files(cfg):

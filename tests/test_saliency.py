@@ -5,8 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from hrjax import saliency, trained
-from hrjax.data.synthetic import faces
+from hrjax.data import regions
+from hrjax.evaluation import saliency
+from hrjax.training import restore
 
 
 def _pulse_only_in_a_patch(rng, b=3, t=128, s=16):
@@ -17,10 +18,10 @@ def _pulse_only_in_a_patch(rng, b=3, t=128, s=16):
   video = 140 + rng.normal(0, 0.3, (b, t, s, s, 3))  # sensor noise after area averaging
   video[:, :, 4:9, 2:7, :] *= (1 - 0.01 * heart)[:, :, None, None, None]  # darker with blood
   hearts = np.stack([heart, np.full_like(heart, 80.0)], -1)
-  cheek = np.zeros((s, s, len(faces.REGION_NAMES)))
-  cheek[..., faces.NON_SKIN] = 1
+  cheek = np.zeros((s, s, len(regions.REGION_NAMES)))
+  cheek[..., regions.NON_SKIN] = 1
   cheek[4:9, 2:7] = 0
-  cheek[4:9, 2:7, faces.LEFT_CHEEK] = 1
+  cheek[4:9, 2:7, regions.LEFT_CHEEK] = 1
   return video.astype(np.float32), hearts.astype(np.float32), cheek
 
 
@@ -55,7 +56,7 @@ def _assert_complete(score, video, heart, rr, attr, rtol, atol=0.02):
 
 def test_integrated_gradients_on_the_trained_model_adds_up(tiny_run):
   cfg, workdir, _ = tiny_run
-  _, model, params, _ = trained.load(workdir)
+  _, model, params, _ = restore.load(workdir)
   from hrjax.data import clip_store
   split = clip_store.open_split(cfg.data.store, 'test')
   video, heart, rr = (np.asarray(x[:2]) for x in (split.video, split.heart, split.rr))

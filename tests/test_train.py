@@ -5,11 +5,12 @@ import json
 import jax
 import numpy as np
 
-from hrjax import train, trained
+from hrjax.evaluation import evaluate
+from hrjax.training import restore, train
 
 
 def _params(workdir):
-  _, _, params, step = trained.load(workdir)
+  _, _, params, step = restore.load(workdir)
   return jax.device_get(params), step
 
 
@@ -41,12 +42,12 @@ def test_train_and_evaluate_writes_everything_and_resumes_exactly(tiny_run, tmp_
     np.testing.assert_array_equal(a, b)
 
   # --mode eval reproduces the report from the checkpoint.
-  again = train.evaluate_checkpoint(cfg, full)
+  again = evaluate.evaluate_checkpoint(cfg, full)
   assert again['methods']['hrjax']['two_afc'] == report['methods']['hrjax']['two_afc']
   assert again['checkpoint_step'] == 6
   # Any saved step, on another split, into another folder.
   cfg_other = cfg.copy_and_resolve_references()
   cfg_other.data.eval_split = 'train'
-  early = train.evaluate_checkpoint(cfg_other, full, step=3, report_dir=tmp_path / 'train3')
+  early = evaluate.evaluate_checkpoint(cfg_other, full, step=3, report_dir=tmp_path / 'train3')
   assert early['checkpoint_step'] == 3 and early['split'] == 'train'
   assert json.loads((tmp_path / 'train3' / 'report.json').read_text())['checkpoint_step'] == 3

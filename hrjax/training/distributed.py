@@ -4,7 +4,7 @@
 from explicit arguments (the --coordinator, --num_processes, --process_id flags),
 from HRJAX_COORDINATOR / HRJAX_NUM_PROCESSES / HRJAX_PROCESS_ID, or, under
 Slurm or Open MPI, from what JAX detects itself. A single process does nothing.
-Each process then feeds only its slice of every batch (`pipeline.SubjectBatches`),
+Each process then feeds only its slice of every batch (`data.pipeline.SubjectBatches`),
 process 0 alone writes config, reports and TensorBoard, and all of them take part
 in orbax's checkpoint writes.
 """

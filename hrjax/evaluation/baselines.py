@@ -1,15 +1,17 @@
 """Classical rPPG (GREEN, CHROM, POS): pulse from a clip with no learning.
 
 Each method turns a clip's mean skin colour over time into a pulse signal that
-rises with blood volume (so it can be compared with a PPG directly), and the
-same pairing scores as the learned model are computed from it.
+rises with blood volume (so it can be compared with a PPG directly), and
+`baseline_scores` computes the same pairing scores as the learned model from it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from hrjax.data.heart import bandpass, standardise
+from hrjax.data import clip_store
+from hrjax.data.heart_series import butterworth_bandpass, zscore
+from hrjax.models import spectral
 
 
 def mean_rgb(video: np.ndarray, center_fraction: float = 0.6) -> np.ndarray:
@@ -31,7 +33,7 @@ def chrom(rgb: np.ndarray, fps: float) -> np.ndarray:
   n = rgb / rgb.mean(-2, keepdims=True)
   x = 3 * n[..., 0] - 2 * n[..., 1]
   y = 1.5 * n[..., 0] + n[..., 1] - 1.5 * n[..., 2]
-  xf, yf = bandpass(x, fps), bandpass(y, fps)
+  xf, yf = butterworth_bandpass(x, fps), butterworth_bandpass(y, fps)
   alpha = xf.std(-1, keepdims=True) / (yf.std(-1, keepdims=True) + 1e-9)
   return xf - alpha * yf
 
@@ -61,4 +63,27 @@ METHODS = {'green': green, 'chrom': chrom, 'pos': pos}
 
 def pulse_signals(video: np.ndarray, fps: float, method: str) -> np.ndarray:
   """`uint8 [N, T, H, W, 3]` -> band-passed, standardised pulse `[N, T]`."""
-  return standardise(bandpass(METHODS[method](mean_rgb(video), fps), fps))
+  return zscore(butterworth_bandpass(METHODS[method](mean_rgb(video), fps), fps))
+
+
+def baseline_scores(method: str, split: clip_store.Split, representation: str, fps: float,
+                    max_lag: int) -> np.ndarray:
+  """`[N, N]` scores of a classical method over a split, every heart against every video.
+
+  waveform: best lagged correlation of its pulse with the heart's pulse;
+  hr / rr_summary: minus the gap between its spectral-peak rate and the heart's rate.
+  """
+  pulse = np.concatenate([pulse_signals(np.asarray(split.video[i:i + 64]), fps, method)
+                          for i in range(0, len(split), 64)])  # [N, T], 64 clips in memory
+  if representation == 'waveform':
+    heart = zscore(np.asarray(split.heart[:, :, 0]))
+    corr = spectral.lagged_correlation(heart[..., None], pulse[..., None], max_lag)
+    return np.asarray(corr).max(-1)
+  grid = spectral.bpm_grid()
+  power = np.asarray(spectral.power_spectrum(pulse[..., None], fps, grid))[..., 0]
+  est = grid[power.argmax(-1)]  # [N] video rates
+  if representation == 'hr':
+    rate = split.heart[:, :, 1].mean(1)
+  else:
+    rate = 60.0 / split.rr[:, 0]
+  return -np.abs(rate[:, None] - est[None, :])

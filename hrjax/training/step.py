@@ -1,4 +1,4 @@
-"""Train state, optimizer and the pure, compiled train step."""
+"""The pure, compiled train step: `(state, batch) -> (state, metrics)`."""
 
 from __future__ import annotations
 
@@ -8,30 +8,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from hrjax import parallel
 from hrjax.models.pairing import PairingModel, contrastive_loss
+from hrjax.training import parallel
 
 TRACE_COUNT = {'train_step': 0}  # bumped at trace time: tests check the step compiles once
-
-
-def make_optimizer(cfg) -> optax.GradientTransformation:
-  schedule = learning_rate_schedule(cfg)
-  return optax.chain(optax.clip_by_global_norm(cfg.train.grad_clip),
-                     optax.adamw(schedule, weight_decay=cfg.train.weight_decay))
-
-
-def learning_rate_schedule(cfg):
-  warmup = min(cfg.train.warmup_steps, max(1, cfg.train.steps - 1))
-  return optax.warmup_cosine_decay_schedule(
-      0.0, cfg.train.learning_rate, warmup, max(cfg.train.steps, warmup + 1),
-      end_value=cfg.train.learning_rate * 0.02)
-
-
-def init_state(model: PairingModel, tx, seed: int, example: dict) -> dict:
-  """A plain pytree: params, opt_state, step."""
-  params = model.init(jax.random.key(seed), example['video'][:2], example['heart'][:2],
-                      example['rr'][:2])['params']
-  return dict(params=params, opt_state=tx.init(params), step=jnp.zeros((), jnp.int32))
 
 
 def train_step(state: dict, batch: dict, *, model: PairingModel, tx) -> tuple[dict, dict]:

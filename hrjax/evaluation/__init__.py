@@ -1,0 +1,1 @@
+"""Evaluation: scores, metrics, classical baselines, reports and figures, saliency."""

@@ -1,0 +1,102 @@
+"""An evaluation report for people: the printed table, a Markdown summary and PNG figures.
+
+`write_report(report, out)` writes `report.json`, `report.txt`, `report.md` and
+the figures of `figures.py` (2AFC against the heart-foil rate gap, ROC curves,
+per-subject accuracy), and returns the figures as arrays for TensorBoard.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from hrjax.evaluation import figures
+from hrjax.evaluation.figures import FIGURES, bin_name, label
+
+
+def two_afc_cell(method: dict) -> str:
+  """A method's 2AFC with its bootstrap interval: `0.983 [0.971, 0.992]`."""
+  lo, hi = method['two_afc_ci95']
+  return f"{method['two_afc']:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def _n_ways(method: dict) -> list[int]:
+  return sorted(int(k[5:-3]) for k in method if k.startswith('top1_'))
+
+
+def format_table(report: dict) -> str:
+  first = next(iter(report['methods'].values()))
+  cols = ['two_afc', 'two_afc_ci95', 'auc'] + [f'top1_{n}way' for n in _n_ways(first)]
+  lines = [f"{report['store']} [{report['split']}]: {report['clips']} clips, "
+           f"{report['subjects']} subjects, heart = {report['representation']}",
+           f"{'method':<10}" + ''.join(f'{c:>16}' for c in cols)]
+  for name, m in report['methods'].items():
+    cells = []
+    for c in cols:
+      v = m[c]
+      cells.append(f'[{v[0]:.3f}, {v[1]:.3f}]' if isinstance(v, list) else f'{v:.3f}')
+    lines.append(f'{name:<10}' + ''.join(f'{c:>16}' for c in cells))
+  bins = first['two_afc_by_rate_gap']
+  lines.append('2AFC by |rate gap| of heart and foil (bpm): ' + ', '.join(
+      f"{b['lo']:.0f}-{b['hi']:.0f}: n={b['trials']}" for b in bins))
+  for name, m in report['methods'].items():
+    accs = (b['accuracy'] for b in m['two_afc_by_rate_gap'])
+    lines.append(f'{name:<10}' + ''.join(f'{a:>10.3f}' for a in accs))
+  return '\n'.join(lines)
+
+
+def markdown(report: dict) -> str:
+  """The report as Markdown: summary table, rate-gap table, per-subject table, figures."""
+  methods = report['methods']
+  first = next(iter(methods.values()))
+  ways = _n_ways(first)
+  head = (['method', '2AFC', '95% CI (subjects)', 'AUC'] +
+          [f'top-1 {n}-way' for n in ways] + [f'mean rank {n}-way' for n in ways])
+  out = [f"# Evaluation: {report['store']} [{report['split']}]", '',
+         f"{report['clips']} clips of {report['subjects']} subjects, heart representation "
+         f"`{report['representation']}`" +
+         (f", checkpoint step {report['checkpoint_step']}" if 'checkpoint_step' in report else '')
+         + (f", {report['parameters']:,} parameters" if 'parameters' in report else '') + '.',
+         'Every method scores the very same pairs; a 2AFC trial is a heart, its own video '
+         'and a video of another subject.', '',
+         '| ' + ' | '.join(head) + ' |', '|' + ' --- |' * len(head)]
+  for name, m in methods.items():
+    lo, hi = m['two_afc_ci95']
+    cells = ([label(name), f"{m['two_afc']:.3f}", f'[{lo:.3f}, {hi:.3f}]', f"{m['auc']:.3f}"] +
+             [f"{m[f'top1_{n}way']:.3f}" for n in ways] +
+             [f"{m[f'mean_rank_{n}way']:.2f}" for n in ways])
+    out.append('| ' + ' | '.join(cells) + ' |')
+  bins = first['two_afc_by_rate_gap']
+  out += ['', '## 2AFC by the rate gap between heart and foil (bpm)', '',
+          '| method | ' + ' | '.join(f'{bin_name(b)} (n={b["trials"]})' for b in bins) + ' |',
+          '|' + ' --- |' * (len(bins) + 1)]
+  for name, m in methods.items():
+    out.append(f'| {label(name)} | ' + ' | '.join(
+        f"{b['accuracy']:.3f}" for b in m['two_afc_by_rate_gap']) + ' |')
+  subjects = sorted(first['per_subject_two_afc'], key=lambda s: (len(s), s))
+  out += ['', '## 2AFC per subject (trials whose heart is this subject\'s)', '',
+          '| subject | ' + ' | '.join(label(n) for n in methods) + ' |',
+          '|' + ' --- |' * (len(methods) + 1)]
+  for s in subjects:
+    out.append(f'| {s} | ' + ' | '.join(
+        f"{m['per_subject_two_afc'][s]:.3f}" for m in methods.values()) + ' |')
+  out += ['', '## Figures', ''] + [f'![{f}]({f}.png)' for f in FIGURES]
+  return '\n'.join(out) + '\n'
+
+
+def write_report(report: dict, out: str | Path) -> dict[str, np.ndarray]:
+  """`report.json` (written last, atomically), `report.txt`, `report.md` and PNG figures;
+  returns the figures as `uint8 [1, H, W, 3]` by TensorBoard name (`eval/<figure>`)."""
+  out = Path(out)
+  out.mkdir(parents=True, exist_ok=True)
+  images = {f'eval/{name}': figures.save_png(fig, out / f'{name}.png')[None]
+            for name, fig in figures.report_figures(report).items()}
+  (out / 'report.txt').write_text(format_table(report) + '\n')
+  (out / 'report.md').write_text(markdown(report))
+  path = out / 'report.json'
+  tmp = path.with_suffix('.json.tmp')
+  tmp.write_text(json.dumps(report, indent=1))
+  tmp.rename(path)
+  return images

@@ -1,0 +1,1 @@
+"""Training: train state and step, device mesh, processes, checkpoints, TensorBoard, the loop."""

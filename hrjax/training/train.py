@@ -1,0 +1,128 @@
+"""The training loop, and `train_and_evaluate`: what `python -m hrjax.main` calls to train.
+
+The loop reads an existing clip store (`python -m hrjax.main` builds it first,
+`--mode data` only that); it never generates or extracts data.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+import tqdm
+from absl import logging
+
+from hrjax.data import clip_store, pipeline
+from hrjax.evaluation import evaluate
+from hrjax.training import checkpoint, parallel, state, step
+from hrjax.training.writer import MetricWriter
+
+
+def _example_images(batch: dict) -> dict:
+  """The first clips' mean frame and their relative change at one frame, for TensorBoard."""
+  video = batch['video'][:4].astype(np.float32)
+  mean = video.mean(1)
+  rel = video[:, video.shape[1] // 2] / (mean + 1) - 1
+  rel = np.clip(0.5 + rel * 25, 0, 1)
+  return {'input/mean_frame': mean / 255.0, 'input/relative_change_x25': rel}
+
+
+def _log(writer, done, metrics, lr, clips_per_s, pbar):
+  metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
+  if not np.isfinite(metrics['loss']):
+    raise FloatingPointError(
+        f'non-finite loss ({metrics["loss"]}) at step {done}; lower '
+        '--config.train.learning_rate or check the clip store for NaNs')
+  writer.write_scalars(done, {f'train/{k}': v for k, v in metrics.items()})
+  writer.write_scalars(done, {'train/learning_rate': lr, 'train/clips_per_s': clips_per_s})
+  pbar.set_postfix(loss=f'{metrics["loss"]:.3f}', acc=f'{metrics["accuracy"]:.2f}',
+                   clips_s=f'{clips_per_s:.1f}')
+
+
+def _check_store(cfg) -> Path:
+  """The config's clip store, holding clips of the config's shape."""
+  store = Path(cfg.data.store)
+  header = clip_store.read_header(store)  # names the store when it is missing
+  have, want = (header['clip_frames'], header['size']), (cfg.data.clip_frames, cfg.data.size)
+  if have != want:
+    raise ValueError(f'{store} holds clips of {have[0]} frames of {have[1]} pixels; the '
+                     f'config asks for {want[0]} of {want[1]}')
+  return store
+
+
+def _resume_or_init(mngr, data_iter, built: state.Setup) -> dict:
+  """The latest checkpoint's state (and the iterator's position), else a fresh state."""
+  if mngr.latest_step() is not None:
+    restored = checkpoint.restore(mngr, built.abstract_state, data_iter)
+    logging.info('Resumed from step %d in %s', int(restored['step']), mngr.directory)
+    return restored
+  return built.init()
+
+
+def train(cfg, workdir: str | Path, progress: bool = True, stop_after: int | None = None,
+          writer: MetricWriter | None = None) -> tuple[state.Setup, dict]:
+  """Train on `cfg.data.store` (resuming from the latest checkpoint in `workdir`) up to
+  `cfg.train.steps`, or to `stop_after` (the schedule still spans train.steps): the setup
+  and the final state, whose last step is checkpointed."""
+  workdir = Path(workdir)
+  workdir.mkdir(parents=True, exist_ok=True)
+  if jax.process_index() == 0:
+    (workdir / 'config.json').write_text(cfg.to_json_best_effort(indent=1))
+  store = _check_store(cfg)
+  built = state.setup(cfg)
+  parallel.check_batch_size(cfg.train.batch_size, built.mesh)
+  batches = pipeline.SubjectBatches(store, 'train', cfg.train.batch_size, cfg.seed,
+                                    cfg.train.augment, jax.process_index(), jax.process_count())
+  data_iter = pipeline.train_iterator(batches, cfg.train.steps, cfg.data.workers)
+  mngr = checkpoint.manager(workdir, cfg.train.max_checkpoints)
+  train_state = _resume_or_init(mngr, data_iter, built)
+  n_params = state.parameter_count(train_state['params'])
+  logging.info('Model: %s heart, %d parameters; %d devices', cfg.model.representation,
+               n_params, jax.device_count())
+  if jax.process_index() == 0:
+    print(f'hrjax: {n_params:,} parameters, {cfg.model.representation} heart, '
+          f'{jax.device_count()} device(s) in {jax.process_count()} process(es)', flush=True)
+  writer = writer or MetricWriter(workdir / 'tensorboard')
+  step_fn = step.compile_train_step(built.model, built.tx, built.mesh)
+  schedule = state.learning_rate_schedule(cfg)
+  start = int(train_state['step'])
+  end = cfg.train.steps if stop_after is None else min(stop_after, cfg.train.steps)
+  t_last, step_last = time.time(), start
+  pbar = tqdm.tqdm(range(start, end), desc='train', disable=not progress or jax.process_index(),
+                   initial=start, total=cfg.train.steps)
+  for i in pbar:
+    batch = next(data_iter)
+    if i == start:
+      writer.write_images(i, _example_images(batch))
+    train_state, metrics = step_fn(train_state, parallel.put_batch(batch, built.mesh))
+    done = i + 1
+    if done % cfg.train.log_every == 0 or done == cfg.train.steps:
+      jax.block_until_ready(metrics)
+      rate = (done - step_last) * cfg.train.batch_size / (time.time() - t_last)
+      _log(writer, done, metrics, float(schedule(done)), rate, pbar)
+      t_last, step_last = time.time(), done
+    if done % cfg.train.checkpoint_every == 0 or done in (cfg.train.steps, end):
+      checkpoint.save(mngr, done, train_state, data_iter)
+  mngr.wait_until_finished()
+  mngr.close()
+  return built, train_state
+
+
+def train_and_evaluate(cfg, workdir: str | Path, progress: bool = True,
+                       stop_after: int | None = None) -> dict | None:
+  """Train (resuming from the latest checkpoint in `workdir`), then evaluate: the report.
+
+  `stop_after`: leave after this step with a checkpoint and no evaluation (a
+  time-boxed job; the next call resumes), returning None.
+  """
+  writer = MetricWriter(Path(workdir) / 'tensorboard')
+  try:
+    built, final = train(cfg, workdir, progress, stop_after, writer)
+    if int(final['step']) < cfg.train.steps:
+      return None
+    return evaluate.evaluate_and_write(cfg, workdir, built.model, final['params'], built.mesh,
+                                       writer)
+  finally:
+    writer.close()

@@ -1,0 +1,72 @@
+"""The real evaluation code on a fake model with known scores (scenic-style): every heart
+against every video over several padded eval batches, then the summary, checked by hand."""
+
+import flax.linen as nn
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from hrjax.data import clip_store
+from hrjax.evaluation import evaluate, scoring
+from hrjax.training import parallel
+from tests.tiny import tiny_config
+
+SUBJECTS = np.array(['a', 'a', 'b', 'b', 'b', 'c', 'c', 'd', 'd', 'd', 'd'])  # 11 clips
+VIDEO_CODE = np.array([10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110])  # each clip's pixels
+HEART_CODE = VIDEO_CODE + np.array([0, 12, -3, 25, 1, -14, 2, 6, -9, 0, 30])
+
+
+class FixedScores(nn.Module):
+  """Video and heart each encode to the number clip i carries; the score of heart i and
+  video j is -(h_i - v_j)^2."""
+
+  def encode_video(self, video):
+    return video[:, 0, 0, 0, :1].astype(jnp.float32)
+
+  def encode_heart(self, heart, rr):
+    return heart[:, 0, :1]
+
+  def similarity(self, h, v):
+    return -(h - v.T) ** 2
+
+  def pair_scores(self, video, heart, rr):
+    return -(self.encode_heart(heart, rr) - self.encode_video(video))[:, 0] ** 2
+
+
+def _split() -> clip_store.Split:
+  n, t = len(SUBJECTS), 4
+  video = np.broadcast_to(VIDEO_CODE[:, None, None, None, None], (n, t, 2, 2, 3)).astype(np.uint8)
+  heart = np.zeros((n, t, 2), np.float32)
+  heart[:, :, 0] = HEART_CODE[:, None]
+  rows = [dict(subject=s, mean_bpm=60.0 + 5 * i) for i, s in enumerate(SUBJECTS)]
+  return clip_store.Split(video=video, heart=heart, rr=np.ones((n, 2), np.float32), rows=rows,
+                          header={})
+
+
+def test_learned_scores_over_padded_batches_and_the_summary_by_hand():
+  mesh = parallel.data_mesh()  # 8 devices: batches of 8, the second padded with 5 repeats
+  scores = scoring.learned_scores(FixedScores(), {}, _split(), 8, mesh)
+  want = -(HEART_CODE[:, None] - VIDEO_CODE[None, :]).astype(float) ** 2
+  np.testing.assert_array_equal(scores, want)  # every real clip once, no padding left
+
+  wins = trials = 0
+  per_subject = {}
+  for i in range(len(SUBJECTS)):
+    for j in range(len(SUBJECTS)):
+      if SUBJECTS[i] != SUBJECTS[j]:
+        won = 1.0 if want[i, i] > want[i, j] else 0.5 if want[i, i] == want[i, j] else 0.0
+        wins, trials = wins + won, trials + 1
+        per_subject.setdefault(SUBJECTS[i], []).append(won)
+  summary = evaluate.summarise(scores, SUBJECTS, np.array([r['mean_bpm'] for r in _split().rows]),
+                               tiny_config('r', 's'))
+  assert summary['two_afc'] == pytest.approx(wins / trials)
+  assert 0 < summary['two_afc'] < 1  # the foils beat some hearts: a case that can fail
+  assert summary['per_subject_two_afc'] == pytest.approx(
+      {s: np.mean(v) for s, v in per_subject.items()})
+  lo, hi = summary['two_afc_ci95']
+  assert lo <= summary['two_afc'] <= hi
+  assert sum(b['trials'] for b in summary['two_afc_by_rate_gap']) == trials
+
+  pairs = scoring.score_pairs(FixedScores(), {}, _split().video, _split().heart,
+                              _split().rr, mesh, batch=4)
+  np.testing.assert_array_equal(pairs, np.diag(want))
