@@ -2,9 +2,12 @@
 
   python -m hrjax.main --config configs/default.py --workdir runs/default
   python -m hrjax.main --config configs/default.py:hard --workdir runs/hard   # difficulty
+  python -m hrjax.main --config configs/default.py:runlocal --workdir runs/local  # tiny
 
-The argument after ':' picks the synthetic difficulty (easy, default, hard).
-Any field can be overridden: --config.train.steps=2000 --config.model.representation=hr
+The argument after ':' picks the synthetic difficulty (easy, default, hard) and,
+with `runlocal` (alone or as `hard,runlocal`), shrinks everything to a run of a
+minute on a laptop (the tests' size). Any field can be overridden:
+--config.train.steps=2000 --config.model.representation=hr
 """
 
 import ml_collections
@@ -13,73 +16,116 @@ from hrjax.data.synthetic import presets
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  difficulty = arg or 'default'
-  if difficulty not in presets.PRESETS:
-    raise ValueError(f'unknown difficulty {difficulty!r}; known: {", ".join(presets.PRESETS)}')
+  tokens = [t.strip() for t in (arg or '').split(',') if t.strip()]
+  runlocal = 'runlocal' in tokens
+  rest = [t for t in tokens if t != 'runlocal']
+  difficulty = rest[0] if rest else 'default'
+  if len(rest) > 1 or difficulty not in presets.PRESETS:
+    raise ValueError(f'config argument {arg!r}: expected a difficulty '
+                     f'({", ".join(presets.PRESETS)}) and/or runlocal')
   c = ml_collections.ConfigDict()
   c.seed = 0
+  name = difficulty + ('-runlocal' if runlocal else '')
+  c.data = _data(f'data/synthetic-{name}')
+  c.synthetic = _synthetic(difficulty)
+  c.model = _model()
+  c.train = _train()
+  c.eval = _eval()
+  if runlocal:
+    _runlocal(c)
+  return c
 
-  # Data: a dataset folder (raw files) -> a clip store. With `synthetic.enabled`,
-  # a missing dataset folder is generated first.
-  c.data = ml_collections.ConfigDict()
-  c.data.dataset = 'ubfc_rppg'  # adapter name; the generator writes this layout
-  c.data.root = f'data/synthetic-{difficulty}/raw'
-  c.data.store = f'data/synthetic-{difficulty}/store'
-  c.data.fps = 30.0
-  c.data.clip_frames = 128
-  c.data.size = 36
-  c.data.crop = 'center'
-  c.data.crop_fraction = 0.7
-  c.data.train_stride = 32
-  c.data.eval_stride = 128
-  c.data.split_fractions = (0.7, 0.1, 0.2)
-  c.data.split_seed = 0
-  c.data.eval_split = 'test'
-  c.data.workers = 0  # grain worker processes for loading; 0: in the main process
 
-  c.synthetic = ml_collections.ConfigDict()
-  c.synthetic.enabled = True
-  c.synthetic.difficulty = difficulty
-  c.synthetic.num_subjects = 120
-  c.synthetic.recordings_per_subject = 1
-  c.synthetic.duration_s = 20.0
-  c.synthetic.size = 96  # rendered frame side, pixels
-  c.synthetic.pulse_regions = 'all'  # or 'cheeks': pulse only in the cheeks (saliency checks)
-  c.synthetic.seed = 1
+def _data(folder: str) -> ml_collections.ConfigDict:
+  """A dataset folder (raw files) -> a clip store. With `synthetic.enabled`, a missing
+  dataset folder is generated first."""
+  d = ml_collections.ConfigDict()
+  d.dataset = 'ubfc_rppg'  # adapter name; the generator writes this layout
+  d.root = f'{folder}/raw'
+  d.store = f'{folder}/store'
+  d.fps = 30.0
+  d.clip_frames = 128
+  d.size = 36
+  # The synthetic faces are centred and fill the frame: a centred square. Real recordings
+  # want 'face' (scripts/extract.py's default), videos of skin regions only 'none'.
+  d.crop = 'center'
+  d.crop_fraction = 0.7
+  d.train_stride = 32
+  d.eval_stride = 128
+  d.split_fractions = (0.7, 0.1, 0.2)
+  d.split_seed = 0
+  d.eval_split = 'test'
+  d.workers = 0  # grain worker processes for loading; 0: in the main process
+  return d
+
+
+def _synthetic(difficulty: str) -> ml_collections.ConfigDict:
+  s = ml_collections.ConfigDict()
+  s.enabled = True
+  s.difficulty = difficulty
+  s.num_subjects = 120
+  s.recordings_per_subject = 1
+  s.duration_s = 20.0
+  s.size = 96  # rendered frame side, pixels
+  s.pulse_regions = 'all'  # or 'cheeks': pulse only in the cheeks (saliency checks)
+  s.seed = 1
   # Every knob of the generator as a (low, high) range, from the preset.
-  c.synthetic.knobs = ml_collections.ConfigDict(
+  s.knobs = ml_collections.ConfigDict(
       {k: tuple(v) for k, v in presets.PRESETS[difficulty].items()})
+  return s
 
-  c.model = ml_collections.ConfigDict()
-  c.model.representation = 'waveform'  # 'waveform' | 'hr' | 'rr_summary'
-  c.model.channels = (8, 16, 32)  # (2+1)D block widths
-  c.model.features = 4  # pulse feature channels per frame
-  c.model.max_lag = 3  # heart-video lag searched by the waveform score, frames
-  c.model.gain = 50.0  # relative colour change x gain before soft clipping
-  c.model.norm_window = 0  # moving-mean window (frames) of the input normalisation; 0: clip
-  c.model.compute_dtype = 'float32'  # of the (2+1)D blocks; 'bfloat16' on GPUs (float32 weights)
-  c.model.encode_chunk = 2  # clips per video-encoder pass on CPUs (cache); 0: whole batch
+
+def _model() -> ml_collections.ConfigDict:
+  m = ml_collections.ConfigDict()
+  m.representation = 'waveform'  # 'waveform' | 'hr' | 'rr_summary'
+  m.channels = (8, 16, 32)  # (2+1)D block widths
+  m.features = 4  # pulse feature channels per frame
+  m.max_lag = 3  # heart-video lag searched by the waveform score, frames
+  m.gain = 50.0  # relative colour change x gain before soft clipping
+  m.norm_window = 0  # moving-mean window (frames) of the input normalisation; 0: clip
+  m.compute_dtype = 'float32'  # of the (2+1)D blocks; 'bfloat16' on GPUs (float32 weights)
+  m.encode_chunk = 2  # clips per video-encoder pass on CPUs (cache); 0: whole batch
   # (2+1)D blocks as 'channels_first' matrix products (fastest on CPUs) or 'channels_last'
   # lax convolutions (cuDNN on GPUs); 'auto': channels_first on CPUs only. Same parameters.
-  c.model.block_layout = 'auto'
+  m.block_layout = 'auto'
+  return m
 
-  c.train = ml_collections.ConfigDict()
-  c.train.batch_size = 16  # clips of distinct subjects per step (global, all devices)
-  c.train.steps = 4000
-  c.train.learning_rate = 3e-3
-  c.train.warmup_steps = 100
-  c.train.weight_decay = 1e-4
-  c.train.grad_clip = 1.0
-  c.train.log_every = 50
-  c.train.checkpoint_every = 500
-  c.train.max_checkpoints = 3
-  c.train.augment = True
 
-  c.eval = ml_collections.ConfigDict()
-  c.eval.batch_size = 32
-  c.eval.bootstrap = 1000
-  c.eval.n_way = (2, 5, 10)
-  c.eval.n_way_trials = 2000
-  c.eval.baselines = ('green', 'chrom', 'pos')  # classical rPPG scored on the same pairs
-  c.eval.seed = 0
-  return c
+def _train() -> ml_collections.ConfigDict:
+  t = ml_collections.ConfigDict()
+  t.batch_size = 16  # clips of distinct subjects per step (global, all devices)
+  t.steps = 4000
+  t.learning_rate = 3e-3
+  t.warmup_steps = 100
+  t.weight_decay = 1e-4
+  t.grad_clip = 1.0
+  t.log_every = 50
+  t.checkpoint_every = 500
+  t.max_checkpoints = 3
+  t.augment = True
+  return t
+
+
+def _eval() -> ml_collections.ConfigDict:
+  e = ml_collections.ConfigDict()
+  e.batch_size = 32
+  e.bootstrap = 1000
+  e.n_way = (2, 5, 10)
+  e.n_way_trials = 2000
+  e.baselines = ('green', 'chrom', 'pos')  # classical rPPG scored on the same pairs
+  e.seed = 0
+  return e
+
+
+def _runlocal(c: ml_collections.ConfigDict) -> None:
+  """Everything shrunk (what the tests run): 14 subjects of 4 s, 32 x 16 x 16 clips, a
+  network of a few thousand parameters, 6 steps."""
+  c.data.clip_frames, c.data.size = 32, 16
+  c.data.train_stride, c.data.eval_stride = 16, 32
+  c.data.split_fractions = (0.6, 0.1, 0.3)
+  c.synthetic.num_subjects, c.synthetic.duration_s, c.synthetic.size = 14, 4.0, 40
+  c.synthetic.knobs.crf = (12.0, 14.0)
+  c.model.channels, c.model.features = (4, 8, 8), 2
+  c.train.batch_size, c.train.steps, c.train.warmup_steps = 8, 6, 2
+  c.train.log_every, c.train.checkpoint_every = 2, 3
+  c.eval.bootstrap, c.eval.n_way, c.eval.n_way_trials = 50, (2, 3), 100

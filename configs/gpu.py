@@ -1,5 +1,6 @@
 """GPU-sized run: longer, larger clips (160 frames of 72x72), wider network, bigger batch,
-(2+1)D blocks in bfloat16 with float32 master weights (1.5x the float32 step on an H200).
+(2+1)D blocks in bfloat16 with float32 master weights (faster than float32 on a GPU: the
+measurement is in docs/performance.md).
 
   python -m hrjax.main --config configs/gpu.py --workdir runs/gpu
   python -m hrjax.main --config configs/gpu.py --workdir runs/gpu32 \
