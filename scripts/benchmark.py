@@ -23,9 +23,9 @@ then reports the median over --repeats with the spread (min-max). Rows:
   evaluate   every heart against every video of the store's test split: pairs/s
 Rows that need a store are skipped when there is none. Runs on whatever devices
 JAX sees (all of them, data-parallel). Every row, PyTorch's too, runs with the
-allocator `python -m hrjax.main` gives itself (`hrjax.cli.malloc_env`: mimalloc
+allocator `python -m hrjax.main` gives itself (`hrjax.allocator`: mimalloc
 preloaded where installed, else glibc with huge pages; HRJAX_MALLOC_TUNING=0 and
-your own GLIBC_TUNABLES compare others; see README, CPU memory note).
+your own GLIBC_TUNABLES compare others; see docs/performance.md, CPU memory).
 """
 
 import functools
@@ -36,7 +36,6 @@ import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +46,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / 'scripts'))
 
-from hrjax import cli  # noqa: E402
+import benchmark_rows  # noqa: E402
+
+from hrjax import allocator  # noqa: E402
 
 ROWS = ('matmul', 'train', 'torch', 'encode', 'loader', 'extract', 'evaluate')
 FLAGS = flags.FLAGS
@@ -62,210 +63,11 @@ flags.DEFINE_string('json', None, 'Write the results here as JSON.')
 flags.DEFINE_string('row_out', None, 'Internal: run one row and write it here.')
 
 
-def random_batch(cfg, batch_size, seed=0):
-  rng = np.random.default_rng(seed)
-  t, s = cfg.data.clip_frames, cfg.data.size
-  return dict(video=rng.integers(40, 220, (batch_size, t, s, s, 3)).astype(np.uint8),
-              heart=np.stack([rng.normal(size=(batch_size, t)),
-                              rng.uniform(50, 120, (batch_size, 1)) * np.ones((batch_size, t))],
-                             -1).astype(np.float32),
-              rr=np.tile(np.array([[0.8, 0.05]], np.float32), (batch_size, 1)))
-
-
-CPU_TIME = {}  # of the last `timed`: user and system CPU seconds per call (all threads)
-
-
-def timed(fn, repeats):
-  """Median and (min, max) wall time of fn() over repeats, after one warm-up call."""
-  fn()
-  times = []
-  before = resource.getrusage(resource.RUSAGE_SELF)
-  for _ in range(repeats):
-    t0 = time.perf_counter()
-    fn()
-    times.append(time.perf_counter() - t0)
-  after = resource.getrusage(resource.RUSAGE_SELF)
-  CPU_TIME.update(user=(after.ru_utime - before.ru_utime) / repeats,
-                  system=(after.ru_stime - before.ru_stime) / repeats)
-  return float(np.median(times)), (float(min(times)), float(max(times)))
-
-
-def _row(what, unit, median_s, spread_s, per_call, **extra):
-  """A row: `per_call` units per timed call (clips, batches, frames, pairs, flops)."""
-  return dict(what=what, unit=unit, ms=median_s * 1e3, spread_ms=[s * 1e3 for s in spread_s],
-              rate=per_call / median_s, **extra)
-
-
-def analytic_train_flops(cfg, batch: int) -> float:
-  """FLOPs of one train step counted by hand from the config: the (2+1)D blocks' convolutions
-  and projections (2 per multiply-add); backward = 2x forward, except the first layer, whose
-  input (the video) needs no gradient. The heart branch, pooling and the score are left out
-  (under 1% here)."""
-  t, side, k_t = cfg.data.clip_frames, cfg.data.size, 5
-  cin, fwd, first = 3, 0.0, 0.0
-  for i, c in enumerate(cfg.model.channels):
-    if i == 0:
-      side = -(-side // 2)  # stride 2, SAME
-    hw = side * side
-    spatial = 2 * batch * t * hw * 9 * cin * c
-    context = 2 * batch * hw * 9 * 3 * c if i == 0 else 0  # appearance, once per clip
-    fwd += spatial + context + 2 * batch * t * hw * (k_t * c * c + c * c)
-    first = first or spatial + context
-    cin = c
-    if i < len(cfg.model.channels) - 1:
-      side //= 2
-  return 3 * fwd - first
-
-
-def bench_matmul(cfg, repeats, steps):
-  import jax
-  import jax.numpy as jnp
-  n = 2048 if jax.default_backend() == 'cpu' else 8192
-  a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32)
-  mm = jax.jit(lambda x: x @ x)
-  # A peak is the best the machine does: the share of it below is taken against the fastest
-  # of many repeats (a median caught in a slow spell of a shared machine would flatter it).
-  median, spread = timed(lambda: jax.block_until_ready(mm(a)), 4 * repeats)
-  return _row(f'matmul {n}^2 f32', 'GFLOP/s', median, spread, 2 * n**3 / 1e9,
-              peak_gflop_per_s=2 * n**3 / 1e9 / spread[0], repeats=4 * repeats)
-
-
-def bench_train(cfg, repeats, steps):
-  import jax
-
-  from hrjax import parallel, train_step
-  from hrjax.models.pairing import build_model
-  mesh = parallel.data_mesh()
-  model, tx = build_model(cfg), train_step.make_optimizer(cfg)
-  batch = random_batch(cfg, cfg.train.batch_size)
-  state = jax.device_put(train_step.init_state(model, tx, 0, batch), parallel.replicated(mesh))
-  device_batch = parallel.put_batch(batch, mesh)
-  started = time.perf_counter()
-  # Compiled once, ahead of time: the executable gives XLA's cost analysis and is what
-  # runs below (calling the jit'd function instead would compile the step a second time).
-  step = train_step.compile_train_step(model, tx, mesh).lower(state, device_batch).compile()
-  compile_s = time.perf_counter() - started  # trace + XLA compile of the train step
-  cost = step.cost_analysis()
-  flops = float((cost[0] if isinstance(cost, list) else cost).get('flops', float('nan')))
-  holder = {'state': state}
-
-  def run():
-    for _ in range(steps):
-      holder['state'], metrics = step(holder['state'], device_batch)
-    jax.block_until_ready(metrics)
-
-  median, spread = timed(run, repeats)
-  per_step = median / steps
-  analytic = analytic_train_flops(cfg, cfg.train.batch_size)
-  return _row('train step', 'clips/s', per_step, [s / steps for s in spread],
-              cfg.train.batch_size, batch=cfg.train.batch_size,
-              user_ms_per_step=CPU_TIME['user'] / steps * 1e3,
-              system_ms_per_step=CPU_TIME['system'] / steps * 1e3,
-              xla_gflop_per_step=flops / 1e9, gflop_per_s=flops / per_step / 1e9,
-              compile_s=compile_s,
-              analytic_gflop_per_step=analytic / 1e9,
-              analytic_gflop_per_s=analytic / per_step / 1e9)
-
-
-def bench_torch(cfg, repeats, steps):
-  import torch
-  import torch_twin
-  step, n_params = torch_twin.make_step(cfg.train.batch_size, cfg.data.clip_frames,
-                                        cfg.data.size, cfg.model.channels,
-                                        cfg.train.learning_rate)
-  median, spread = timed(lambda: [step() for _ in range(steps)], repeats)
-  per_step = median / steps
-  analytic = analytic_train_flops(cfg, cfg.train.batch_size)
-  return _row(f'torch {torch.__version__}', 'clips/s', per_step, [s / steps for s in spread],
-              cfg.train.batch_size, batch=cfg.train.batch_size, parameters=n_params,
-              user_ms_per_step=CPU_TIME['user'] / steps * 1e3,
-              system_ms_per_step=CPU_TIME['system'] / steps * 1e3,
-              threads=torch.get_num_threads(), analytic_gflop_per_s=analytic / per_step / 1e9)
-
-
-def bench_encode(cfg, repeats, steps):
-  import jax
-
-  from hrjax import evaluate, parallel
-  from hrjax.models.pairing import build_model
-  mesh = parallel.data_mesh()
-  model = build_model(cfg)
-  batch = random_batch(cfg, cfg.eval.batch_size)
-  params = jax.device_put(model.init(jax.random.key(0), batch['video'][:2], batch['heart'][:2],
-                                     batch['rr'][:2])['params'], parallel.replicated(mesh))
-  enc_v = evaluate.compile_scoring(model, mesh)[0]
-  video = parallel.put_batch(batch, mesh)['video']
-  median, spread = timed(lambda: jax.block_until_ready(enc_v(params, video)), repeats)
-  return _row('encode videos', 'clips/s', median, spread, cfg.eval.batch_size,
-              batch=cfg.eval.batch_size)
-
-
-def bench_loader(cfg, repeats, steps, store):
-  from hrjax.data import pipeline
-  batches = pipeline.SubjectBatches(store, 'train', cfg.train.batch_size, cfg.seed,
-                                    cfg.train.augment)
-  it = pipeline.train_iterator(batches, 10**6, cfg.data.workers)
-  n = 20
-  median, spread = timed(lambda: [next(it) for _ in range(n)], repeats)
-  return _row('grain loader', 'batches/s', median, spread, n, batch=cfg.train.batch_size,
-              workers=cfg.data.workers)
-
-
-def bench_extract(cfg, repeats, steps, store):
-  import dataclasses
-
-  import imageio_ffmpeg
-
-  from hrjax.data import adapters, clip_store, extract
-  header = clip_store.read_header(store)
-  settings = extract.ExtractSettings(**{**header['settings'], 'split_fractions': tuple(
-      header['settings']['split_fractions'])})
-  recordings = adapters.find_recordings(header['dataset'], header['root'])
-  recordings = recordings[:FLAGS.extract_videos]
-  count = {}
-
-  def plain():
-    count['frames'] = sum(sum(1 for _ in imageio_ffmpeg.read_frames(str(r.video))) - 1
-                          for r in recordings)  # the first item is the metadata
-
-  def ours():
-    for r in recordings:
-      extract.decode_recording(r, settings, progress=False)
-
-  reps = max(1, repeats // 2)
-  plain_s, plain_spread = timed(plain, reps)
-  ours_s, ours_spread = timed(ours, reps)
-  return _row(f'extract ({settings.crop} crop)', 'frames/s', ours_s, ours_spread,
-              count['frames'], videos=len(recordings), frames=count['frames'],
-              plain_decode_frames_per_s=count['frames'] / plain_s,
-              plain_spread_ms=[s * 1e3 for s in plain_spread],
-              settings=dataclasses.asdict(settings)['crop'])
-
-
-def bench_evaluate(cfg, repeats, steps, store):
-  import jax
-
-  from hrjax import evaluate, parallel
-  from hrjax.data import clip_store
-  from hrjax.models.pairing import build_model
-  mesh = parallel.data_mesh()
-  model = build_model(cfg)
-  split = clip_store.open_split(store, 'test')
-  batch = random_batch(cfg, 2)
-  params = jax.device_put(model.init(jax.random.key(0), batch['video'], batch['heart'],
-                                     batch['rr'])['params'], parallel.replicated(mesh))
-  median, spread = timed(
-      lambda: evaluate.learned_scores(model, params, split, cfg.eval.batch_size, mesh),
-      max(1, repeats // 2))
-  return _row('evaluate (learned)', 'pairs/s', median, spread, len(split) ** 2,
-              clips=len(split))
-
-
 def run_row(name, cfg, store):
-  fn = globals()[f'bench_{name}']
+  fn = getattr(benchmark_rows, f'bench_{name}')
   args = (cfg, FLAGS.repeats, FLAGS.steps) + ((store,) if name in ('loader', 'extract',
                                                                    'evaluate') else ())
-  row = fn(*args)
+  row = fn(*args, **({'videos': FLAGS.extract_videos} if name == 'extract' else {}))
   row['peak_rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
   return row
 
@@ -273,9 +75,9 @@ def run_row(name, cfg, store):
 @functools.cache
 def _row_environ() -> dict[str, str]:
   """Every row, PyTorch's too, runs as `python -m hrjax.main` re-runs itself: under its
-  allocator (cli.malloc_env), which the row's process keeps from the programs it starts
-  (cli.tune_malloc). Worked out once, in the parent process."""
-  return cli.rerun_environ() or dict(os.environ)
+  allocator (allocator.malloc_env), which the row's process keeps from the programs it
+  starts (allocator.tune_malloc). Worked out once, in the parent process."""
+  return allocator.rerun_environ() or dict(os.environ)
 
 
 def _child(name, argv) -> dict | None:
@@ -376,7 +178,7 @@ def main(argv):
   store = FLAGS.store or cfg.data.store
   store = store if Path(store, 'header.json').exists() else None
   if FLAGS.row_out:
-    cli.tune_malloc()  # a row's process: the preload stays out of the programs it starts
+    allocator.tune_malloc()  # a row's process: the preload stays out of the programs it starts
     Path(FLAGS.row_out).write_text(json.dumps(run_row(FLAGS.only[0], cfg, store)))
     return
   unknown = set(FLAGS.only) - set(ROWS)
@@ -386,7 +188,7 @@ def main(argv):
   shape = (f'{cfg.data.clip_frames}x{cfg.data.size}x{cfg.data.size}, '
            f'channels {tuple(cfg.model.channels)}')
   print(f'hrjax benchmark on {device}; clips {shape}, batch {cfg.train.batch_size}, '
-        f'encode_chunk {cfg.model.get("encode_chunk", 0)}; jax {jax.__version__}; '
+        f'encode_chunk {cfg.model.encode_chunk}; jax {jax.__version__}; '
         f'allocator {_allocator()}; store {store or "none (loader/extract/evaluate skipped)"}',
         flush=True)
   names = [r for r in ROWS if r in FLAGS.only]

@@ -1,0 +1,219 @@
+"""The benchmark's rows, each a function `bench_NAME(cfg, repeats, steps[, store])` that
+returns one row (`scripts/benchmark.py` runs each in its own process)."""
+
+import functools
+import resource
+import time
+
+import numpy as np
+
+
+def random_batch(cfg, batch_size, seed=0):
+  rng = np.random.default_rng(seed)
+  t, s = cfg.data.clip_frames, cfg.data.size
+  return dict(video=rng.integers(40, 220, (batch_size, t, s, s, 3)).astype(np.uint8),
+              heart=np.stack([rng.normal(size=(batch_size, t)),
+                              rng.uniform(50, 120, (batch_size, 1)) * np.ones((batch_size, t))],
+                             -1).astype(np.float32),
+              rr=np.tile(np.array([[0.8, 0.05]], np.float32), (batch_size, 1)))
+
+
+CPU_TIME = {}  # of the last `timed`: user and system CPU seconds per call (all threads)
+
+
+def timed(fn, repeats):
+  """Median and (min, max) wall time of fn() over repeats, after one warm-up call."""
+  fn()
+  times = []
+  before = resource.getrusage(resource.RUSAGE_SELF)
+  for _ in range(repeats):
+    t0 = time.perf_counter()
+    fn()
+    times.append(time.perf_counter() - t0)
+  after = resource.getrusage(resource.RUSAGE_SELF)
+  CPU_TIME.update(user=(after.ru_utime - before.ru_utime) / repeats,
+                  system=(after.ru_stime - before.ru_stime) / repeats)
+  return float(np.median(times)), (float(min(times)), float(max(times)))
+
+
+def _row(what, unit, median_s, spread_s, per_call, **extra):
+  """A row: `per_call` units per timed call (clips, batches, frames, pairs, flops)."""
+  return dict(what=what, unit=unit, ms=median_s * 1e3, spread_ms=[s * 1e3 for s in spread_s],
+              rate=per_call / median_s, **extra)
+
+
+def analytic_train_flops(cfg, batch: int) -> float:
+  """FLOPs of one train step counted from the network the package builds (2 per
+  multiply-add): every (2+1)D block's spatial conv (and the first block's per-clip
+  context), temporal conv and projection, from its weight shapes and output size;
+  backward = 2x forward, except the first layer, whose input (the video) needs no
+  gradient. The heart branch, pooling and the score are left out (under 1% here)."""
+  import jax
+
+  from hrjax.models import layers
+  from hrjax.models.pairing import build_model
+  model = build_model(cfg, backend='gpu')  # channel-last blocks: outputs [B, T, H', W', C]
+  example = random_batch(cfg, batch)
+  variables = jax.eval_shape(model.init, jax.random.key(0), example['video'], example['heart'],
+                             example['rr'])
+  _, inter = jax.eval_shape(functools.partial(
+      model.apply, method=model.encode_video, capture_intermediates=lambda mdl, _: isinstance(
+          mdl, layers.FactorisedBlock)), variables, example['video'])
+  params = variables['params']['video_encoder']
+  size = lambda name, p: float(np.prod(params[name][p].shape)) if p in params[name] else 0.0
+  fwd = first = 0.0
+  for name in sorted(k for k in params if k.startswith('block')):
+    b, t, h, w, _ = inter['intermediates']['video_encoder'][name]['__call__'][0].shape
+    spatial = 2 * b * t * h * w * size(name, 'spatial') + 2 * b * h * w * size(
+        name, 'spatial_context')
+    fwd += spatial + 2 * b * t * h * w * (size(name, 'temporal') + size(name, 'project'))
+    first = first or spatial
+  return 3 * fwd - first
+
+
+def bench_matmul(cfg, repeats, steps):
+  import jax
+  import jax.numpy as jnp
+  n = 2048 if jax.default_backend() == 'cpu' else 8192
+  a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32)
+  mm = jax.jit(lambda x: x @ x)
+  # A peak is the best the machine does: the share of it below is taken against the fastest
+  # of many repeats (a median caught in a slow spell of a shared machine would flatter it).
+  median, spread = timed(lambda: jax.block_until_ready(mm(a)), 4 * repeats)
+  return _row(f'matmul {n}^2 f32', 'GFLOP/s', median, spread, 2 * n**3 / 1e9,
+              peak_gflop_per_s=2 * n**3 / 1e9 / spread[0], repeats=4 * repeats)
+
+
+def bench_train(cfg, repeats, steps):
+  import jax
+
+  from hrjax.models.pairing import build_model
+  from hrjax.training import parallel
+  from hrjax.training import state as train_state
+  from hrjax.training import step as train_step
+  mesh = parallel.data_mesh()
+  model, tx = build_model(cfg), train_state.make_optimizer(cfg)
+  batch = random_batch(cfg, cfg.train.batch_size)
+  state = jax.device_put(train_state.init_state(model, tx, 0, batch), parallel.replicated(mesh))
+  device_batch = parallel.put_batch(batch, mesh)
+  started = time.perf_counter()
+  # Compiled once, ahead of time: the executable gives XLA's cost analysis and is what
+  # runs below (calling the jit'd function instead would compile the step a second time).
+  step = train_step.compile_train_step(model, tx, mesh).lower(state, device_batch).compile()
+  compile_s = time.perf_counter() - started  # trace + XLA compile of the train step
+  cost = step.cost_analysis()
+  flops = float((cost[0] if isinstance(cost, list) else cost).get('flops', float('nan')))
+  holder = {'state': state}
+
+  def run():
+    for _ in range(steps):
+      holder['state'], metrics = step(holder['state'], device_batch)
+    jax.block_until_ready(metrics)
+
+  median, spread = timed(run, repeats)
+  per_step = median / steps
+  analytic = analytic_train_flops(cfg, cfg.train.batch_size)
+  return _row('train step', 'clips/s', per_step, [s / steps for s in spread],
+              cfg.train.batch_size, batch=cfg.train.batch_size,
+              user_ms_per_step=CPU_TIME['user'] / steps * 1e3,
+              system_ms_per_step=CPU_TIME['system'] / steps * 1e3,
+              xla_gflop_per_step=flops / 1e9, gflop_per_s=flops / per_step / 1e9,
+              compile_s=compile_s,
+              analytic_gflop_per_step=analytic / 1e9,
+              analytic_gflop_per_s=analytic / per_step / 1e9)
+
+
+def bench_torch(cfg, repeats, steps):
+  import torch
+  import torch_twin
+  step, n_params = torch_twin.make_step(cfg.train.batch_size, cfg.data.clip_frames,
+                                        cfg.data.size, cfg.model.channels,
+                                        cfg.train.learning_rate)
+  median, spread = timed(lambda: [step() for _ in range(steps)], repeats)
+  per_step = median / steps
+  analytic = analytic_train_flops(cfg, cfg.train.batch_size)
+  return _row(f'torch {torch.__version__}', 'clips/s', per_step, [s / steps for s in spread],
+              cfg.train.batch_size, batch=cfg.train.batch_size, parameters=n_params,
+              user_ms_per_step=CPU_TIME['user'] / steps * 1e3,
+              system_ms_per_step=CPU_TIME['system'] / steps * 1e3,
+              threads=torch.get_num_threads(), analytic_gflop_per_s=analytic / per_step / 1e9)
+
+
+def bench_encode(cfg, repeats, steps):
+  import jax
+
+  from hrjax.evaluation import scoring
+  from hrjax.models.pairing import build_model
+  from hrjax.training import parallel
+  mesh = parallel.data_mesh()
+  model = build_model(cfg)
+  batch = random_batch(cfg, cfg.eval.batch_size)
+  params = jax.device_put(model.init(jax.random.key(0), batch['video'][:2], batch['heart'][:2],
+                                     batch['rr'][:2])['params'], parallel.replicated(mesh))
+  enc_v = scoring.compile_scoring(model, mesh).encode_video
+  video = parallel.put_batch(batch, mesh)['video']
+  median, spread = timed(lambda: jax.block_until_ready(enc_v(params, video)), repeats)
+  return _row('encode videos', 'clips/s', median, spread, cfg.eval.batch_size,
+              batch=cfg.eval.batch_size)
+
+
+def bench_loader(cfg, repeats, steps, store):
+  from hrjax.data import pipeline
+  batches = pipeline.SubjectBatches(store, 'train', cfg.train.batch_size, cfg.seed,
+                                    cfg.train.augment)
+  it = pipeline.train_iterator(batches, 10**6, cfg.data.workers)
+  n = 20
+  median, spread = timed(lambda: [next(it) for _ in range(n)], repeats)
+  return _row('grain loader', 'batches/s', median, spread, n, batch=cfg.train.batch_size,
+              workers=cfg.data.workers)
+
+
+def bench_extract(cfg, repeats, steps, store, videos=3):
+  import dataclasses
+
+  import imageio_ffmpeg
+
+  from hrjax.data import adapters, clip_store, extract
+  header = clip_store.read_header(store)
+  settings = extract.ExtractSettings(**{**header['settings'], 'split_fractions': tuple(
+      header['settings']['split_fractions'])})
+  recordings = adapters.find_recordings(header['dataset'], header['root'])
+  recordings = recordings[:videos]
+  count = {}
+
+  def plain():
+    count['frames'] = sum(sum(1 for _ in imageio_ffmpeg.read_frames(str(r.video))) - 1
+                          for r in recordings)  # the first item is the metadata
+
+  def ours():
+    for r in recordings:
+      extract.decode_recording(r, settings, progress=False)
+
+  reps = max(1, repeats // 2)
+  plain_s, plain_spread = timed(plain, reps)
+  ours_s, ours_spread = timed(ours, reps)
+  return _row(f'extract ({settings.crop} crop)', 'frames/s', ours_s, ours_spread,
+              count['frames'], videos=len(recordings), frames=count['frames'],
+              plain_decode_frames_per_s=count['frames'] / plain_s,
+              plain_spread_ms=[s * 1e3 for s in plain_spread],
+              settings=dataclasses.asdict(settings)['crop'])
+
+
+def bench_evaluate(cfg, repeats, steps, store):
+  import jax
+
+  from hrjax.data import clip_store
+  from hrjax.evaluation import scoring
+  from hrjax.models.pairing import build_model
+  from hrjax.training import parallel
+  mesh = parallel.data_mesh()
+  model = build_model(cfg)
+  split = clip_store.open_split(store, 'test')
+  batch = random_batch(cfg, 2)
+  params = jax.device_put(model.init(jax.random.key(0), batch['video'], batch['heart'],
+                                     batch['rr'])['params'], parallel.replicated(mesh))
+  median, spread = timed(
+      lambda: scoring.learned_scores(model, params, split, cfg.eval.batch_size, mesh),
+      max(1, repeats // 2))
+  return _row('evaluate (learned)', 'pairs/s', median, spread, len(split) ** 2,
+              clips=len(split))
