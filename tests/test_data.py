@@ -5,9 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from hrjax import baselines
-from hrjax.data import clip_store, extract, frames, heart, pipeline
+from hrjax.data import clip_store, crop, extract, pipeline, regions, resample
+from hrjax.data import heart_series as heart
 from hrjax.data.synthetic import faces, physiology, presets
+from hrjax.evaluation import baselines
 
 
 def test_generator_writes_the_ubfc_layout(tiny_data):
@@ -114,32 +115,37 @@ def test_grain_iterator_state_round_trip(tiny_data):
 
 
 def test_physiology_rate_and_polarity():
+  """The simulated PPG rises with blood volume: its maxima (the beats `from_ppg` finds) are
+  systolic peaks early in each beat, not the troughs before the next one."""
   t = np.arange(0, 30, 1 / 60)
   phys = physiology.simulate(np.random.default_rng(0), t, 72.0)
   series = heart.from_ppg(t, phys.ppg)
   assert abs(np.nanmean(series.hr) - 72) < 4
   assert len(series.beats) == pytest.approx(36, abs=3)
+  onset = np.searchsorted(phys.beats, series.beats, side='right') - 1
+  phase = (series.beats - phys.beats[onset]) / (phys.beats[onset + 1] - phys.beats[onset])
+  assert 0.1 < np.median(phase) < 0.45, np.median(phase)  # a flipped PPG peaks near 1
 
 
 def test_face_regions_and_cheek_only_pulse():
   maps = faces.render_face_maps(np.random.default_rng(0), 64, 0.5, 'cheeks')
-  cheeks = np.isin(maps.regions, (faces.LEFT_CHEEK, faces.RIGHT_CHEEK))
+  cheeks = np.isin(maps.regions, (regions.LEFT_CHEEK, regions.RIGHT_CHEEK))
   assert cheeks.any() and (maps.pulse_weight[~cheeks] == 0).all()
-  assert (maps.regions == faces.FOREHEAD).any()
+  assert (maps.regions == regions.FOREHEAD).any()
 
 
 def test_area_resize_and_time_resampling():
-  m = frames.area_matrix(6, 3)
+  m = crop.area_matrix(6, 3)
   np.testing.assert_allclose(m.sum(1), 1)
-  out = list(frames.resample_in_time([np.array([0.0]), np.array([2.0])], [0.0, 0.2], 10))
+  out = list(resample.resample_in_time([np.array([0.0]), np.array([2.0])], [0.0, 0.2], 10))
   assert [round(t, 6) for t, _ in out] == [0.0, 0.1, 0.2]
   np.testing.assert_allclose([f[0] for _, f in out], [0, 1, 2])
-  on_grid = list(frames.resample_in_time([np.array([float(i)]) for i in range(4)],
+  on_grid = list(resample.resample_in_time([np.array([float(i)]) for i in range(4)],
                                          [i / 10 for i in range(4)], 10))
   np.testing.assert_allclose([f[0] for _, f in on_grid], [0, 1, 2, 3])
   # crop and area resize: each output pixel the mean of its 2 x 3 cell, per channel
   frame = np.random.default_rng(0).integers(0, 255, (9, 10, 3)).astype(np.uint8)
-  got = frames.CropResize((1, 1, 4, 6), 2)(frame)
+  got = crop.CropResize((1, 1, 4, 6), 2)(frame)
   cell = frame[1:5, 1:7].astype(np.float64).reshape(2, 2, 2, 3, 3).mean(axis=(1, 3))
   np.testing.assert_allclose(got, cell, rtol=1e-5)
 
@@ -177,8 +183,31 @@ def test_roi_mean_hr_layout(tmp_path):
 
 def test_rate_table_errors_name_the_line(tmp_path):
   from hrjax.data import adapters
-  from hrjax.data.video_io import InputError
+  from hrjax.errors import InputError
   bad = tmp_path / 'rates.csv'
   bad.write_text('Subject,HR\nvideo1,fast\n')
   with pytest.raises(InputError, match='line 2'):
     adapters.read_rate_table(bad)
+
+
+def test_region_maps_travel_into_the_store(tiny_data):
+  """Extraction crops each recording's region map as it crops the frames: one map per clip,
+  the generator's `regions.npy` under the centre crop, and saliency sums over it."""
+  from pathlib import Path
+
+  from hrjax.evaluation import saliency
+  cfg, store = tiny_data
+  assert clip_store.read_header(store)['region_names'] == list(regions.REGION_NAMES)
+  split = clip_store.open_split(store, 'test')
+  assert split.regions.shape == (len(split), 16, 16, len(regions.REGION_NAMES))
+  np.testing.assert_allclose(np.asarray(split.regions, np.float32).sum(-1), 1, atol=5e-3)
+  row = split.rows[0]
+  occupancy = np.load(Path(row['video']).parent / regions.REGIONS_FILE).astype(np.float32)
+  box = crop.center_box(*occupancy.shape[:2], cfg.data.crop_fraction)
+  np.testing.assert_allclose(split.regions[0], crop.CropResize(box, 16)(occupancy), atol=2e-3)
+  net = np.random.default_rng(0).normal(size=(3, 16, 16))
+  shares = saliency.region_shares(net, [np.asarray(split.regions[i], np.float32)
+                                        for i in range(3)])
+  assert set(shares) == set(regions.SUMMARY)
+  assert sum(v['area'] for v in shares.values()) == pytest.approx(1, abs=5e-3)
+  assert sum(v['score_share'] for v in shares.values()) == pytest.approx(1, abs=1e-2)

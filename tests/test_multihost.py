@@ -1,4 +1,4 @@
-"""Two processes on localhost train together and agree with one process on the same batch."""
+"""Two processes on localhost train together and agree with one process on the same batches."""
 
 import json
 import os
@@ -10,7 +10,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from hrjax import trained
+from hrjax.training import restore
 
 WORKER = Path(__file__).with_name('multihost_worker.py')
 
@@ -21,11 +21,11 @@ def _free_port() -> int:
     return s.getsockname()[1]
 
 
-def _run(cfg, workdir, processes, steps=4):
+def _run(cfg, workdir, processes):
   port = _free_port()
   env = {k: v for k, v in os.environ.items() if k != 'XLA_FLAGS'}
   procs = [subprocess.Popen([sys.executable, str(WORKER), cfg.data.root, cfg.data.store,
-                             str(workdir), str(i), str(processes), str(port), str(steps)],
+                             str(workdir), str(i), str(processes), str(port)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
            for i in range(processes)]
   outs = [p.communicate(timeout=300)[0] for p in procs]
@@ -35,21 +35,21 @@ def _run(cfg, workdir, processes, steps=4):
 
 
 def _params(workdir):
-  _, _, params, step = trained.load(workdir)
+  _, _, params, step = restore.load(workdir)
   return jax.device_get(params), step
 
 
-def test_two_processes_train_like_one(tiny_data, tmp_path):
-  cfg, _ = tiny_data
+def test_two_processes_train_like_one(tiny_run, tmp_path):
+  """The same config and batches as the session's one-process run (`tiny_run`, 8 devices in
+  this process), trained by two processes of one device each."""
+  cfg, one, single = tiny_run
   outs = _run(cfg, tmp_path / 'two', 2)
-  _run(cfg, tmp_path / 'one', 1)
   assert 'in 2 process(es)' in outs[0] and 'hrjax:' not in outs[1]  # process 0 speaks
   p_two, s_two = _params(tmp_path / 'two')
-  p_one, s_one = _params(tmp_path / 'one')
-  assert s_two == s_one == 4
+  p_one, s_one = _params(one)
+  assert s_two == s_one == cfg.train.steps
   for a, b in zip(jax.tree.leaves(p_two), jax.tree.leaves(p_one)):
     np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-6)
   report = json.loads((tmp_path / 'two' / 'eval' / 'report.json').read_text())
-  single = json.loads((tmp_path / 'one' / 'eval' / 'report.json').read_text())
   assert report['clips'] == single['clips']
   assert abs(report['methods']['hrjax']['two_afc'] - single['methods']['hrjax']['two_afc']) < 0.02
