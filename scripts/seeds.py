@@ -24,6 +24,10 @@ from pathlib import Path
 
 from absl import app, flags
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hrjax.evaluation.report import two_afc_cell  # noqa: E402
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string('config', 'configs/quick.py', 'Experiment config (a path, as for hrjax.main).')
 flags.DEFINE_list('seeds', ['0', '1', '2'], 'Values of config.seed, one run each.')
@@ -62,8 +66,7 @@ def store_table(store: str, reports: dict[str, dict], minutes: dict[str, float])
            '| --- | --- | --- | --- |']
   for seed, r in reports.items():
     m = r['methods']['hrjax']
-    lo, hi = m['two_afc_ci95']
-    lines.append(f"| seed {seed} | {m['two_afc']:.3f} [{lo:.3f}, {hi:.3f}] | {m['auc']:.3f} | "
+    lines.append(f"| seed {seed} | {two_afc_cell(m)} | {m['auc']:.3f} | "
                  f"{minutes[seed]:.1f} |")
   two_afc = [r['methods']['hrjax']['two_afc'] for r in reports.values()]
   auc = [r['methods']['hrjax']['auc'] for r in reports.values()]
@@ -71,8 +74,7 @@ def store_table(store: str, reports: dict[str, dict], minutes: dict[str, float])
                f'{summary(auc)} | |')
   for name, m in first['methods'].items():
     if name != 'hrjax':
-      lo, hi = m['two_afc_ci95']
-      lines.append(f"| {name} (no seed) | {m['two_afc']:.3f} [{lo:.3f}, {hi:.3f}] | "
+      lines.append(f"| {name} (no seed) | {two_afc_cell(m)} | "
                    f"{m['auc']:.3f} | |")
   return lines + ['']
 

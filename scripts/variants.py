@@ -19,6 +19,10 @@ from pathlib import Path
 
 from absl import app, flags
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hrjax.evaluation.report import two_afc_cell  # noqa: E402
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string('out', 'docs/variants.md', 'Markdown table to write.')
 flags.DEFINE_string('runs', 'runs/variants', 'Parent folder of the variants\' workdirs.')
@@ -39,8 +43,7 @@ def row(config: str, report: dict, seconds: float) -> str:
   cells = [config, report['representation'], str(report['subjects']),
            str(report['clips']), str(report.get('parameters', ''))]
   for m in report['methods'].values():
-    lo, hi = m['two_afc_ci95']
-    cells.append(f"{m['two_afc']:.3f} [{lo:.3f}, {hi:.3f}]")
+    cells.append(two_afc_cell(m))
   cells.append(f'{seconds / 60:.1f}')
   return '| ' + ' | '.join(cells) + ' |'
 

@@ -50,20 +50,18 @@ def lagged_correlation(h: jax.Array, v: jax.Array, max_lag: int) -> jax.Array:
   Mean over time and channels of standardised signals, with the heart shifted
   by -L..L frames; only the overlap of length T - 2L is used.
   """
-  t = h.shape[1]
-  core = v[:, max_lag:t - max_lag]
-  n = core.shape[1] * core.shape[2]
-  return jnp.stack([
-      jnp.einsum('itd,jtd->ij', h[:, max_lag + lag:t - max_lag + lag], core) / n
-      for lag in range(-max_lag, max_lag + 1)], -1)
+  return _lagged(h, v, max_lag, 'itd,jtd->ij')
 
 
 def paired_lagged_correlation(h: jax.Array, v: jax.Array, max_lag: int) -> jax.Array:
   """Each heart against its own video: `[B, T, D]`, `[B, T, D]` -> `[B, 2L+1]` (the
   diagonal of `lagged_correlation`)."""
+  return _lagged(h, v, max_lag, 'itd,itd->i')
+
+
+def _lagged(h: jax.Array, v: jax.Array, max_lag: int, pairs: str) -> jax.Array:
   t = h.shape[1]
   core = v[:, max_lag:t - max_lag]
   n = core.shape[1] * core.shape[2]
-  return jnp.stack([
-      jnp.einsum('itd,itd->i', h[:, max_lag + lag:t - max_lag + lag], core) / n
-      for lag in range(-max_lag, max_lag + 1)], -1)
+  return jnp.stack([jnp.einsum(pairs, h[:, max_lag + lag:t - max_lag + lag], core) / n
+                    for lag in range(-max_lag, max_lag + 1)], -1)
