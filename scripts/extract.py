@@ -26,7 +26,7 @@ from hrjax.data import adapters, extract  # noqa: E402
 _D = extract.ExtractSettings()
 FLAGS = flags.FLAGS
 flags.DEFINE_enum('dataset', 'ubfc_rppg', list(adapters.ADAPTERS),
-                  'Dataset layout (adapter name); the README describes each.')
+                  'Dataset layout (adapter name); docs/data.md describes each.')
 flags.DEFINE_string('root', None, 'Dataset folder.', required=True)
 flags.DEFINE_string('store', None, 'Clip store to create (must not exist).', required=True)
 flags.DEFINE_string('synthetic', None, 'Generate the synthetic dataset of this difficulty '

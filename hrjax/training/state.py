@@ -4,6 +4,7 @@ shapes, which restoring a checkpoint fills (training, evaluation and prediction 
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -14,16 +15,28 @@ from hrjax.training import checkpoint, parallel
 
 
 def make_optimizer(cfg) -> optax.GradientTransformation:
-  schedule = learning_rate_schedule(cfg)
-  return optax.chain(optax.clip_by_global_norm(cfg.train.grad_clip),
-                     optax.adamw(schedule, weight_decay=cfg.train.weight_decay))
+  """AdamW with gradient clipping on `learning_rate_schedule`; one object per setting, so
+  the train step compiled for it (`step.compile_train_step`) is compiled once per process."""
+  t = cfg.train
+  return _optimizer(t.grad_clip, t.weight_decay, t.learning_rate, t.warmup_steps, t.steps)
 
 
 def learning_rate_schedule(cfg):
-  warmup = min(cfg.train.warmup_steps, max(1, cfg.train.steps - 1))
-  return optax.warmup_cosine_decay_schedule(
-      0.0, cfg.train.learning_rate, warmup, max(cfg.train.steps, warmup + 1),
-      end_value=cfg.train.learning_rate * 0.02)
+  return _schedule(cfg.train.learning_rate, cfg.train.warmup_steps, cfg.train.steps)
+
+
+def _schedule(learning_rate: float, warmup_steps: int, steps: int):
+  warmup = min(warmup_steps, max(1, steps - 1))
+  return optax.warmup_cosine_decay_schedule(0.0, learning_rate, warmup, max(steps, warmup + 1),
+                                            end_value=learning_rate * 0.02)
+
+
+@functools.lru_cache(maxsize=8)
+def _optimizer(grad_clip: float, weight_decay: float, learning_rate: float, warmup_steps: int,
+               steps: int) -> optax.GradientTransformation:
+  return optax.chain(optax.clip_by_global_norm(grad_clip),
+                     optax.adamw(_schedule(learning_rate, warmup_steps, steps),
+                                 weight_decay=weight_decay))
 
 
 def example_batch(cfg, batch: int = 2) -> dict:
@@ -34,16 +47,17 @@ def example_batch(cfg, batch: int = 2) -> dict:
 
 
 def init_state(model: PairingModel, tx, seed: int, example: dict) -> dict:
-  """A plain pytree: params, opt_state, step.
+  """A plain pytree: params, opt_state, step."""
+  params = _init_params(model, jax.random.key(seed), example['video'][:2],
+                        example['heart'][:2], example['rr'][:2])
+  return dict(params=params, opt_state=tx.init(params), step=jnp.zeros((), jnp.int32))
 
-  Compiled as one program: run op by op, the initializers of a few dozen parameter
-  shapes compile a few hundred small programs, slower than one (same values).
-  """
-  def init():
-    params = model.init(jax.random.key(seed), example['video'][:2], example['heart'][:2],
-                        example['rr'][:2])['params']
-    return dict(params=params, opt_state=tx.init(params), step=jnp.zeros((), jnp.int32))
-  return jax.jit(init)()
+
+@functools.partial(jax.jit, static_argnums=0)
+def _init_params(model: PairingModel, key, video, heart, rr) -> dict:
+  """The model's initial parameters, compiled once per model (op by op, the initializers
+  of a few dozen parameter shapes compile a few hundred small programs; same values)."""
+  return model.init(key, video, heart, rr)['params']
 
 
 def parameter_count(params) -> int:

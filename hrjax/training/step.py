@@ -32,8 +32,10 @@ def train_step(state: dict, batch: dict, *, model: PairingModel, tx) -> tuple[di
   return dict(params=params, opt_state=opt_state, step=state['step'] + 1), metrics
 
 
+@functools.lru_cache(maxsize=8)
 def compile_train_step(model: PairingModel, tx, mesh):
-  """jit over the `data` mesh: state replicated and donated, batch sharded along `data`."""
+  """jit over the `data` mesh: state replicated and donated, batch sharded along `data`.
+  One per (model, optimizer, mesh): a second run in the same process reuses its compile."""
   step = functools.partial(train_step, model=model, tx=tx)
   return jax.jit(step, in_shardings=(parallel.replicated(mesh), parallel.batch_sharded(mesh)),
                  out_shardings=(parallel.replicated(mesh), parallel.replicated(mesh)),
