@@ -246,3 +246,29 @@ def test_a_store_whose_sources_changed_is_refused_with_the_file_named(tmp_path):
   shutil.rmtree(tmp_path / 'raw' / 'subject3')
   with pytest.raises(ValueError, match=r'subject3/ground_truth.txt is gone'):
     prepare.ensure_store(cfg, progress=False)
+
+
+def test_repeated_timestamps_are_spread_and_repeats_at_the_end_continue_the_last_interval(
+    tmp_path):
+  """A real UBFC ground_truth.txt ends `..., 67.716, 67.716`: that must not make the file
+  unusable. Repeats inside are spread between their neighbours, repeats at the end continue
+  the interval before them; timestamps that go backwards still stop with the sample named."""
+  t = np.arange(300) / files.FPS
+  t[40] = t[39]  # a repeat inside
+  t[-1] = t[-2]  # and one at the very end, as in the real file
+  fixed = heart_files.repair_timestamps(t, tmp_path / 'gt.txt')
+  np.testing.assert_allclose(fixed, np.arange(300) / files.FPS, atol=1e-9)
+  files.write_ubfc(tmp_path / 'raw' / 'subject1', files.beats_for(5, 0), 150)
+  gt = tmp_path / 'raw' / 'subject1' / 'ground_truth.txt'
+  lines = gt.read_text().splitlines()
+  stamps = lines[2].split()
+  stamps[-1] = stamps[-2]
+  gt.write_text('\n'.join(lines[:2] + [' '.join(stamps)]) + '\n')
+  summary = _extract('ubfc_rppg', tmp_path / 'raw', tmp_path / 'store')
+  assert [r['clips'] for r in summary['taken']] == [4]
+  with pytest.raises(InputError, match='5 repeated timestamps of 50'):
+    heart_files.repair_timestamps(np.repeat(np.arange(45.0), [2] * 5 + [1] * 40), tmp_path / 'x')
+  back = np.arange(10.0)
+  back[5] = 3.0
+  with pytest.raises(InputError, match='timestamps go backwards at sample 5'):
+    heart_files.repair_timestamps(back, tmp_path / 'gt.txt')

@@ -45,7 +45,9 @@ def is_number(text: str) -> bool:
 
 def repair_timestamps(t: np.ndarray, path: Path) -> np.ndarray:
   """Timestamps must not go backwards; a few repeated ones (a logging quirk of
-  real recordings, e.g. UBFC subject 18) are spread evenly between their neighbours."""
+  real recordings, e.g. UBFC subject 18, or the last two stamps of a file) are spread
+  evenly between their neighbours, and repeats at the very end continue the last
+  interval before them."""
   d = np.diff(t)
   if np.any(d < 0):
     k = int(np.argmax(d < 0))
@@ -56,10 +58,11 @@ def repair_timestamps(t: np.ndarray, path: Path) -> np.ndarray:
   if repeated.any():
     logging.warning('%s: %d repeated timestamps, spread between their neighbours', path,
                     int(repeated.sum()))
-    keep = np.concatenate([[True], ~repeated])
-    t = np.interp(np.arange(len(t)), np.flatnonzero(keep), t[keep])
-    if np.any(np.diff(t) <= 0):  # repeats at the very end have no later neighbour
-      raise InputError(path, 'repeated timestamps at the end of the recording')
+    kept = np.flatnonzero(np.concatenate([[True], ~repeated]))  # two at least (the 1% above)
+    t = np.interp(np.arange(len(t)), kept, t[kept])
+    last, before = kept[-1], kept[-2]
+    step = (t[last] - t[before]) / (last - before)  # the last interval: the end has no later one
+    t[last + 1:] = t[last] + step * np.arange(1, len(t) - last)
   return t
 
 
