@@ -33,7 +33,7 @@ def predict(workdir: str | Path, heart_source: str, videos: list[str], *, kind: 
             crop: str | None = None, step: int | None = None, progress: bool = False) -> dict:
   """Scores, probabilities and the chosen video; raises InputError on unusable input."""
   from hrjax.evaluation import scoring
-  from hrjax.training import parallel, restore
+  from hrjax.training import restore
   if not videos:
     raise InputError(workdir, 'no videos given')
   if len(set(videos)) != len(videos):
@@ -52,12 +52,11 @@ def predict(workdir: str | Path, heart_source: str, videos: list[str], *, kind: 
     if not clips[video]:
       raise InputError(video, f'no {settings.clip_frames}-frame clip that the heart signal '
                        'covers with a valid rate')
-  _, model, params, restored = restore.load(workdir, step)
-  mesh = parallel.data_mesh()
+  _, (_, model, params, restored) = restore.restore(cfg, workdir, step)
   results = []
   for video in videos:  # one compiled scorer for all videos (per batch shape)
     v, h, rr = (np.stack([getattr(c, k) for c in clips[video]]) for k in ('video', 'heart', 'rr'))
-    scores = scoring.score_pairs(model, params, v, h, rr, mesh)
+    scores = scoring.score_pairs(model, params, v, h, rr)
     results.append(dict(video=str(video), score=float(scores.mean()), clips=len(scores),
                         clip_scores=[round(float(s), 4) for s in scores],
                         clip_starts_s=[c.row['start_s'] for c in clips[video]]))

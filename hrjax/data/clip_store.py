@@ -172,26 +172,31 @@ def source_fingerprints(paths: list[Path], root: Path) -> dict:
   `sources`, each one's fingerprint by its path relative to `root`, and `fingerprint`,
   all files' together (the one field stores written before `sources` existed hold)."""
   paths = [Path(p) for p in paths]
-  root = Path(root).resolve()
   return dict(fingerprint=fingerprint_files([p for p in paths if p.is_file()]),
-              sources={os.path.relpath(p.resolve(), root): fingerprint_files([p])
-                       for p in dict.fromkeys(paths) if p.exists()})
+              sources=_each_source(paths, root))
+
+
+def _each_source(paths: list[Path], root: Path) -> dict[str, str]:
+  root = Path(root).resolve()
+  return {os.path.relpath(p.resolve(), root): fingerprint_files([p])
+          for p in dict.fromkeys(Path(p) for p in paths) if p.exists()}
 
 
 def changed_source(header: dict, paths: list[Path], root: Path) -> str | None:
   """What differs between the sources a store was extracted from and `paths` now (a file
-  named as changed, new or gone), or None when they agree."""
-  now = source_fingerprints(paths, root)
+  named as changed, new or gone), or None when they agree. Reads each source once: only
+  the record the store holds is computed again."""
   if 'sources' not in header:  # an older store: only the fingerprint of all files together
-    return None if now['fingerprint'] == header.get('fingerprint') else (
+    now = fingerprint_files([Path(p) for p in paths if Path(p).is_file()])
+    return None if now == header.get('fingerprint') else (
         'a source file changed since extraction (this store records no per-file fingerprints)')
-  had = header['sources']
-  for name in sorted(set(had) | set(now['sources'])):
-    if name not in now['sources']:
+  had, now = header['sources'], _each_source(paths, root)
+  for name in sorted(set(had) | set(now)):
+    if name not in now:
       return f'{name} is gone'
     if name not in had:
       return f'{name} is new'
-    if had[name] != now['sources'][name]:
+    if had[name] != now[name]:
       return f'{name} changed since extraction'
   return None
 

@@ -32,7 +32,7 @@ class HeartSeries:
 
 
 def butterworth_bandpass(x: np.ndarray, fs: float, lo_hz: float = 0.6, hi_hz: float = 3.3,
-             axis: int = -1) -> np.ndarray:
+                         axis: int = -1) -> np.ndarray:
   """Zero-phase Butterworth band-pass over the heart-rate band (signals of any length; the
   network's own band-pass is `models.spectral.fft_bandpass`, a mask over FFT bins)."""
   hi_hz = min(hi_hz, 0.45 * fs)

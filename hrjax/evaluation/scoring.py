@@ -52,9 +52,10 @@ def learned_scores(model: PairingModel, params, split: clip_store.Split, batch_s
 
 
 def score_pairs(model: PairingModel, params, video: np.ndarray, heart: np.ndarray,
-                rr: np.ndarray, mesh, batch: int = 32) -> np.ndarray:
-  """Each clip's own-pair score `[N]` over `video [N, ...]`, `heart`, `rr`, `batch` at a time."""
-  pair_scores = compile_scoring(model, mesh).pair_scores
+                rr: np.ndarray, mesh=None, batch: int = 32) -> np.ndarray:
+  """Each clip's own-pair score `[N]` over `video [N, ...]`, `heart`, `rr`, `batch` at a time
+  (on one device; `mesh`, default every device, only picks the cached scorer)."""
+  pair_scores = compile_scoring(model, mesh or parallel.data_mesh()).pair_scores
   return np.concatenate([np.asarray(pair_scores(params, video[i:i + batch], heart[i:i + batch],
                                                 rr[i:i + batch]))
                          for i in range(0, len(video), batch)])
