@@ -38,7 +38,8 @@ def _split() -> clip_store.Split:
   video = np.broadcast_to(VIDEO_CODE[:, None, None, None, None], (n, t, 2, 2, 3)).astype(np.uint8)
   heart = np.zeros((n, t, 2), np.float32)
   heart[:, :, 0] = HEART_CODE[:, None]
-  rows = [dict(subject=s, mean_bpm=60.0 + 5 * i) for i, s in enumerate(SUBJECTS)]
+  rows = [dict(subject=s, recording=f'rec-{s}', start_s=4.0 * i, mean_bpm=60.0 + 5 * i)
+          for i, s in enumerate(SUBJECTS)]
   return clip_store.Split(video=video, heart=heart, rr=np.ones((n, 2), np.float32), rows=rows,
                           header={})
 
@@ -57,8 +58,7 @@ def test_learned_scores_over_padded_batches_and_the_summary_by_hand():
         won = 1.0 if want[i, i] > want[i, j] else 0.5 if want[i, i] == want[i, j] else 0.0
         wins, trials = wins + won, trials + 1
         per_subject.setdefault(SUBJECTS[i], []).append(won)
-  summary = evaluate.summarise(scores, SUBJECTS, np.array([r['mean_bpm'] for r in _split().rows]),
-                               tiny_config('r', 's'))
+  summary = evaluate.summarise(scores, _split().rows, tiny_config('r', 's'))
   assert summary['two_afc'] == pytest.approx(wins / trials)
   assert 0 < summary['two_afc'] < 1  # the foils beat some hearts: a case that can fail
   assert summary['per_subject_two_afc'] == pytest.approx(

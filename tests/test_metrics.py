@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hrjax.evaluation import metrics
+from hrjax.evaluation import metrics, recordings
 
 # 3 clips of 3 subjects. Row i: heart i against videos 0..2; true pairs on the diagonal.
 S = np.array([[0.9, 0.1, 0.9],   # trials (0,1): win, (0,2): tie
@@ -70,3 +70,25 @@ def test_roc_curve_by_hand_and_its_area_is_the_auc():
   assert np.allclose(tpr, [0, 1 / 3, 2 / 3, 2 / 3, 1, 1, 1, 1, 1])
   assert np.allclose(fpr, [0, 1 / 6, 1 / 6, 2 / 6, 2 / 6, 3 / 6, 4 / 6, 5 / 6, 1])
   assert np.trapezoid(tpr, fpr) == pytest.approx(metrics.roc_auc(S, SUBJ))
+
+
+def test_recording_two_afc_by_hand_over_the_common_clip_times():
+  # Recording A (subject a) has 3 clips, B (subject b) 2; rows come out of time order.
+  rows = [dict(subject='a', recording='A', start_s=s) for s in (8.0, 0.0, 4.0)] + [
+      dict(subject='b', recording='B', start_s=s) for s in (4.0, 0.0)]
+  # In time order: A = rows 1, 2, 0; B = rows 4, 3.
+  s = np.zeros((5, 5))
+  s[1, 1] = s[2, 2] = 1.0
+  s[0, 0] = -5.0  # A's third clip: outside B's clip times, so it must not count
+  s[1, 4] = s[2, 3] = 0.0  # heart A against video B: own 1.0 > 0.0, a win
+  s[4, 4] = s[3, 3] = 0.5
+  s[4, 1] = s[3, 2] = 0.9  # heart B against video A: own 0.5 < 0.9, a loss
+  s[4, 2] = s[3, 1] = -9.0  # misaligned clip times: would make heart B win if counted
+  names, subjects, clips = recordings.recording_clips(rows)
+  assert names == ['A', 'B'] and list(subjects) == ['a', 'b']
+  assert [list(c) for c in clips] == [[1, 2, 0], [4, 3]]
+  r = recordings.recording_two_afc(s, rows, n_boot=50)
+  assert r['two_afc'] == pytest.approx(0.5)
+  assert (r['recordings'], r['trials']) == (2, 2)
+  s[4, 1] = s[3, 2] = 0.5  # a tie counts half
+  assert recordings.recording_two_afc(s, rows, n_boot=50)['two_afc'] == pytest.approx(0.75)

@@ -16,21 +16,25 @@ import numpy as np
 from absl import logging
 
 from hrjax.data import clip_store
-from hrjax.evaluation import baselines, metrics, scoring
+from hrjax.evaluation import baselines, metrics, recordings, scoring
 from hrjax.evaluation import report as report_lib
 from hrjax.models.pairing import PairingModel
 from hrjax.training import restore, state
 from hrjax.training.writer import MetricWriter
 
 
-def summarise(scores: np.ndarray, subjects: np.ndarray, bpm: np.ndarray, cfg) -> dict:
-  """One method's metrics from its `[N, N]` score matrix over clips of `subjects`."""
+def summarise(scores: np.ndarray, rows: list[dict], cfg) -> dict:
+  """One method's metrics from its `[N, N]` score matrix over the clips of store `rows`:
+  per clip, and per recording (`recordings.recording_two_afc`)."""
+  subjects = np.array([r['subject'] for r in rows])
+  bpm = np.array([r['mean_bpm'] for r in rows])
   lo, hi = metrics.two_afc_bootstrap(scores, subjects, cfg.eval.bootstrap, cfg.eval.seed)
   out = dict(two_afc=metrics.two_afc(scores, subjects), two_afc_ci95=[lo, hi],
              auc=metrics.roc_auc(scores, subjects))
   for n in cfg.eval.n_way:
     r = metrics.n_way(scores, subjects, n, cfg.eval.n_way_trials, cfg.eval.seed)
     out[f'top1_{n}way'], out[f'mean_rank_{n}way'] = r['top1'], r['mean_rank']
+  out['recording'] = recordings.recording_two_afc(scores, rows, cfg.eval.bootstrap, cfg.eval.seed)
   out['per_subject_two_afc'] = metrics.per_subject_two_afc(scores, subjects)
   out['two_afc_by_rate_gap'] = metrics.two_afc_by_rate_gap(scores, subjects, bpm)
   fpr, tpr = metrics.roc_curve(scores, subjects)
@@ -44,7 +48,6 @@ def evaluate(model: PairingModel, params, cfg, mesh) -> dict:
   store, split_name = cfg.data.store, cfg.data.eval_split
   split = clip_store.open_split(store, split_name)
   subjects = split.subjects
-  bpm = np.array([r['mean_bpm'] for r in split.rows])
   if len(np.unique(subjects)) < 2:
     raise ValueError(f'{store}/{split_name}: fewer than two subjects, no trials to score')
   t0 = time.time()
@@ -55,7 +58,7 @@ def evaluate(model: PairingModel, params, cfg, mesh) -> dict:
   return dict(store=str(store), split=split_name, representation=model.representation,
               clips=len(split), subjects=int(len(np.unique(subjects))),
               seconds=round(time.time() - t0, 2),
-              methods={name: summarise(s, subjects, bpm, cfg) for name, s in methods.items()})
+              methods={name: summarise(s, split.rows, cfg) for name, s in methods.items()})
 
 
 def evaluate_and_write(cfg, workdir: str | Path, model: PairingModel, params, mesh,

@@ -33,9 +33,17 @@ def two_afc_bootstrap(scores: np.ndarray, subjects: np.ndarray, n_boot: int = 10
   A resampled subject brings all its trials; a trial between subjects a and b
   counts count(a) * count(b) times.
   """
+  outcome, mask = _outcomes(scores, subjects)
+  return bootstrap_outcomes(outcome, mask, subjects, n_boot, seed, level)
+
+
+def bootstrap_outcomes(outcome: np.ndarray, mask: np.ndarray, subjects: np.ndarray,
+                       n_boot: int = 1000, seed: int = 0,
+                       level: float = 0.95) -> tuple[float, float]:
+  """The percentile interval of `two_afc_bootstrap` for any trial outcomes `[N, N]` (row:
+  the heart's item, column: the foil's) with `mask` marking real trials."""
   names, idx = np.unique(subjects, return_inverse=True)
   k = len(names)
-  outcome, mask = _outcomes(scores, subjects)
   # Per subject pair: summed outcome and number of trials.
   onehot = np.eye(k)[idx]  # [N, K]
   total = onehot.T @ (outcome * mask) @ onehot

@@ -22,6 +22,13 @@ def two_afc_cell(method: dict) -> str:
   return f"{method['two_afc']:.3f} [{lo:.3f}, {hi:.3f}]"
 
 
+def recording_cell(method: dict) -> str:
+  """A method's per-recording 2AFC with its interval (`recordings.recording_two_afc`)."""
+  r = method['recording']
+  lo, hi = r['two_afc_ci95']
+  return f"{r['two_afc']:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
 def _n_ways(method: dict) -> list[int]:
   return sorted(int(k[5:-3]) for k in method if k.startswith('top1_'))
 
@@ -38,6 +45,10 @@ def format_table(report: dict) -> str:
       v = m[c]
       cells.append(f'[{v[0]:.3f}, {v[1]:.3f}]' if isinstance(v, list) else f'{v:.3f}')
     lines.append(f'{name:<10}' + ''.join(f'{c:>16}' for c in cells))
+  rec = first['recording']
+  lines.append(f"2AFC per recording ({rec['recordings']} recordings, {rec['trials']} trials, "
+               'mean clip score over common clip times): ' + ', '.join(
+                   f"{name} {recording_cell(m)}" for name, m in report['methods'].items()))
   bins = first['two_afc_by_rate_gap']
   lines.append('2AFC by |rate gap| of heart and foil (bpm): ' + ', '.join(
       f"{b['lo']:.0f}-{b['hi']:.0f}: n={b['trials']}" for b in bins))
@@ -52,7 +63,7 @@ def markdown(report: dict) -> str:
   methods = report['methods']
   first = next(iter(methods.values()))
   ways = _n_ways(first)
-  head = (['method', '2AFC', '95% CI (subjects)', 'AUC'] +
+  head = (['method', '2AFC', '95% CI (subjects)', 'AUC', '2AFC per recording [95% CI]'] +
           [f'top-1 {n}-way' for n in ways] + [f'mean rank {n}-way' for n in ways])
   out = [f"# Evaluation: {report['store']} [{report['split']}]", '',
          f"{report['clips']} clips of {report['subjects']} subjects, heart representation "
@@ -60,11 +71,14 @@ def markdown(report: dict) -> str:
          (f", checkpoint step {report['checkpoint_step']}" if 'checkpoint_step' in report else '')
          + (f", {report['parameters']:,} parameters" if 'parameters' in report else '') + '.',
          'Every method scores the very same pairs; a 2AFC trial is a heart, its own video '
-         'and a video of another subject.', '',
+         'and a video of another subject. Per recording: the mean clip score of a heart '
+         "recording against each whole video (over the clip times both have), as "
+         '`hrjax.predict` decides.', '',
          '| ' + ' | '.join(head) + ' |', '|' + ' --- |' * len(head)]
   for name, m in methods.items():
     lo, hi = m['two_afc_ci95']
-    cells = ([label(name), f"{m['two_afc']:.3f}", f'[{lo:.3f}, {hi:.3f}]', f"{m['auc']:.3f}"] +
+    cells = ([label(name), f"{m['two_afc']:.3f}", f'[{lo:.3f}, {hi:.3f}]', f"{m['auc']:.3f}",
+              recording_cell(m)] +
              [f"{m[f'top1_{n}way']:.3f}" for n in ways] +
              [f"{m[f'mean_rank_{n}way']:.2f}" for n in ways])
     out.append('| ' + ' | '.join(cells) + ' |')

@@ -1,0 +1,52 @@
+"""Decisions over whole recordings, the way `hrjax.predict` decides: a heart recording against
+a video recording by the mean of their time-aligned clip scores.
+
+A trial is (heart recording A, its own video A, the video B of another subject's
+recording): correct when A's own mean score beats B's, both over the first K clip
+times, K the smaller of the two recordings' clip counts (so a long recording does not
+win by averaging more clips). Clip k of a recording is its k-th clip by start time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hrjax.evaluation import metrics
+
+
+def recording_clips(rows: list[dict]) -> tuple[list[str], np.ndarray, list[np.ndarray]]:
+  """(recording names, each recording's subject, each recording's clip indices by start)."""
+  keys = [(r['subject'], r.get('recording', r['subject'])) for r in rows]
+  names = sorted(set(keys), key=lambda k: (len(k[0]), k[0], k[1]))
+  clips = []
+  for key in names:
+    idx = np.array([i for i, k in enumerate(keys) if k == key])
+    clips.append(idx[np.argsort([rows[i]['start_s'] for i in idx], kind='stable')])
+  return [n[1] for n in names], np.array([n[0] for n in names]), clips
+
+
+def recording_scores(scores: np.ndarray, clips: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+  """(own `[R, R]`, foil `[R, R]`): entry (a, b) holds heart a's mean score against its own
+  video and against video b, over their first min(n_a, n_b) clip times."""
+  r = len(clips)
+  own, foil = np.zeros((r, r)), np.zeros((r, r))
+  for a in range(r):
+    for b in range(r):
+      k = min(len(clips[a]), len(clips[b]))
+      ha, vb = clips[a][:k], clips[b][:k]
+      own[a, b] = scores[ha, ha].mean()
+      foil[a, b] = scores[ha, vb].mean()
+  return own, foil
+
+
+def recording_two_afc(scores: np.ndarray, rows: list[dict], n_boot: int = 1000,
+                      seed: int = 0) -> dict:
+  """Per-recording 2AFC from a clip score matrix `[N, N]` and the clips' store rows, with a
+  bootstrap interval over subjects."""
+  _, subjects, clips = recording_clips(rows)
+  own, foil = recording_scores(scores, clips)
+  outcome = (own > foil) + 0.5 * (own == foil)
+  mask = subjects[:, None] != subjects[None, :]
+  lo, hi = metrics.bootstrap_outcomes(outcome, mask, subjects, n_boot, seed)
+  return dict(two_afc=float(outcome[mask].mean()), two_afc_ci95=[lo, hi],
+              recordings=len(clips), trials=int(mask.sum()))
