@@ -103,6 +103,12 @@ def _train() -> ml_collections.ConfigDict:
   t.checkpoint_every = 500
   t.max_checkpoints = 3
   t.augment = True
+  # Real recordings beside the synthetic ones: 'STORE@CLIPS,...' takes that many clips of
+  # distinct subjects per batch from each store's train split (the rest from data.store);
+  # mix_exclude: 'SUBJECT,...' never drawn from them (a held-out subject).
+  t.mix = ''
+  t.mix_exclude = ''
+  t.init_from = ''  # a workdir: start from its latest parameters (fine-tuning), new optimizer
   return t
 
 

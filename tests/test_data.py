@@ -102,6 +102,26 @@ def test_batches_hold_distinct_subjects_and_are_reproducible(tiny_data):
   assert not np.array_equal(b['clip'], batches(6)['clip'])
 
 
+def test_mixed_batches_take_each_stores_share_and_leave_out_the_held_out(tiny_data):
+  _, store = tiny_data
+  test = clip_store.open_split(store, 'test')
+  held_out = test.subjects[0]
+  mix = pipeline.Source(store, 'test', 2, exclude=(held_out,))
+  batches = pipeline.SubjectBatches(store, 'train', 6, seed=3, augment=False, mix=(mix,))
+  plain = pipeline.SubjectBatches(store, 'train', 4, seed=3, augment=False)
+  for k in range(5):
+    picks, _ = batches.plan(k)
+    assert [p[0] for p in picks] == [0, 0, 0, 0, 1, 1]
+    # The main store's draws are the plan of a batch of 4 from it alone (same rng stream).
+    assert [c for _, c in picks[:4]] == [c for _, c in plain.plan(k)[0]]
+    mixed = [c for src, c in picks if src == 1]
+    assert len(set(test.subjects[mixed])) == 2 and held_out not in test.subjects[mixed]
+    b = batches(k)
+    np.testing.assert_array_equal(b['video'][4:], test.video[mixed])
+  with pytest.raises(ValueError, match='once .* left out'):
+    pipeline.Source(store, 'test', len(set(test.subjects)), exclude=(held_out,))
+
+
 def test_grain_iterator_state_round_trip(tiny_data):
   _, store = tiny_data
   batches = pipeline.SubjectBatches(store, 'train', 4, seed=0, augment=False)

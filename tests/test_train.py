@@ -5,6 +5,7 @@ import json
 import jax
 import numpy as np
 
+from hrjax.data import clip_store
 from hrjax.evaluation import evaluate
 from hrjax.training import restore, train
 
@@ -51,3 +52,20 @@ def test_train_and_evaluate_writes_everything_and_resumes_exactly(tiny_run, tmp_
   early = evaluate.evaluate_checkpoint(cfg_other, full, step=3, report_dir=tmp_path / 'train3')
   assert early['checkpoint_step'] == 3 and early['split'] == 'train'
   assert json.loads((tmp_path / 'train3' / 'report.json').read_text())['checkpoint_step'] == 3
+
+
+def test_fine_tuning_starts_from_another_runs_parameters_with_a_mixed_store(tiny_run, tiny_data,
+                                                                            tmp_path):
+  cfg, full, _ = tiny_run
+  _, store = tiny_data
+  tuned = cfg.copy_and_resolve_references()
+  tuned.train.init_from = str(full)
+  subjects = sorted(set(clip_store.open_split(store, 'train').subjects))
+  tuned.train.mix, tuned.train.mix_exclude = f'{store}@2', subjects[0]
+  train.train(tuned, tmp_path / 'tuned', progress=False, stop_after=1)
+  p_source, _ = _params(full)
+  p_tuned, step = _params(tmp_path / 'tuned')
+  assert step == 1
+  # The schedule's first learning rate is 0: one step leaves the parameters it started from.
+  for a, b in zip(jax.tree.leaves(p_source), jax.tree.leaves(p_tuned)):
+    np.testing.assert_array_equal(a, b)

@@ -15,51 +15,96 @@ import numpy as np
 from hrjax.data import clip_store
 
 
+class Source:
+  """Clips of one store's split that a batch may draw from: `clips` per batch, each of a
+  distinct subject, never one of `exclude` (a held-out subject)."""
+
+  def __init__(self, store: str, split: str, clips: int, exclude: tuple[str, ...] = ()):
+    self.store, self.split, self.clips = str(store), split, int(clips)
+    split_ = clip_store.open_split(store, split)
+    subjects = np.array([r['subject'] for r in split_.rows])
+    kept = [s for s in np.unique(subjects) if s not in set(exclude)]
+    self.clips_of = [np.flatnonzero(subjects == s) for s in kept]
+    self.shape = split_.video.shape[1:]
+    if self.clips > len(self.clips_of):
+      raise ValueError(f'{store}/{split}: {self.clips} clips of distinct subjects per batch, '
+                       f'but only {len(self.clips_of)} subjects'
+                       + (f' once {", ".join(exclude)} are left out' if exclude else ''))
+
+
+def mixed_sources(mix: str, exclude: str = '', split: str = 'train') -> tuple[Source, ...]:
+  """`config.train.mix` ('STORE@CLIPS,STORE@CLIPS') and `mix_exclude` ('SUBJECT,...') as
+  `Source`s of each store's `split`."""
+  left_out = tuple(s.strip() for s in exclude.split(',') if s.strip())
+  sources = []
+  for entry in (e.strip() for e in mix.split(',') if e.strip()):
+    store, at, clips = entry.rpartition('@')
+    if not at or not clips.isdigit() or int(clips) < 1:
+      raise ValueError(f'train.mix entry {entry!r}: expected STORE@CLIPS (clips per batch)')
+    sources.append(Source(store, split, int(clips), left_out))
+  return tuple(sources)
+
+
 class SubjectBatches:
-  """Index k -> a batch dict of `batch_size` clips, one per distinct subject."""
+  """Index k -> a batch dict of `batch_size` clips, one per distinct subject.
+
+  The clips come from `store`'s `split`, or, with `mix` (further `Source`s, e.g. real
+  recordings beside synthetic ones), that many per batch from each of them and the rest
+  from `store`. Subjects of different stores are different people.
+  """
 
   def __init__(self, store: str, split: str, batch_size: int, seed: int, augment: bool,
-               process_index: int = 0, process_count: int = 1):
+               process_index: int = 0, process_count: int = 1, mix: tuple[Source, ...] = ()):
     self.store, self.split = str(store), split
     self.batch_size, self.seed, self.augment = batch_size, seed, augment
-    rows = clip_store.open_split(store, split).rows
-    subjects = np.array([r['subject'] for r in rows])
-    self.clips_of = [np.flatnonzero(subjects == s) for s in np.unique(subjects)]
-    if batch_size > len(self.clips_of):
-      raise ValueError(f'{store}/{split}: batch_size {batch_size} exceeds the '
-                       f'{len(self.clips_of)} distinct subjects a batch can hold')
+    own = batch_size - sum(m.clips for m in mix)
+    if own < 1:
+      raise ValueError(f'batch_size {batch_size} leaves no clips for {store} after the mixed '
+                       f'stores\' {batch_size - own} per batch')
+    self.sources = (Source(store, split, own),) + tuple(mix)
+    for m in mix:
+      if m.shape != self.sources[0].shape:
+        raise ValueError(f'{m.store}: clips of shape {m.shape}, {store} holds {self.sources[0].shape}')
+    if own > len(self.sources[0].clips_of):
+      raise ValueError(f'{store}/{split}: batch_size {own} exceeds the '
+                       f'{len(self.sources[0].clips_of)} distinct subjects a batch can hold')
     if batch_size % process_count:
       raise ValueError(f'batch_size {batch_size} not divisible by {process_count} processes')
     per = batch_size // process_count
     self.local = slice(process_index * per, (process_index + 1) * per)
-    self._split = None  # opened lazily: memory maps do not travel to worker processes
+    self._splits = None  # opened lazily: memory maps do not travel to worker processes
 
   def __getstate__(self):
-    return dict(self.__dict__, _split=None)
+    return dict(self.__dict__, _splits=None)
 
-  def plan(self, index: int) -> tuple[np.ndarray, np.random.Generator]:
-    """Clip indices of batch `index` (the whole global batch) and its augmentation rng."""
+  def plan(self, index: int) -> tuple[list[tuple[int, int]], np.random.Generator]:
+    """(source, clip index) of each clip of batch `index` (the whole global batch) and its
+    augmentation rng."""
     rng = np.random.default_rng([self.seed, index])
-    subjects = rng.choice(len(self.clips_of), self.batch_size, replace=False)
-    clips = np.array([rng.choice(self.clips_of[s]) for s in subjects])
-    return clips, rng
+    picks = []
+    for k, source in enumerate(self.sources):
+      subjects = rng.choice(len(source.clips_of), source.clips, replace=False)
+      picks += [(k, int(rng.choice(source.clips_of[s]))) for s in subjects]
+    return picks, rng
 
   def __call__(self, index: int) -> dict:
-    if self._split is None:
-      self._split = clip_store.open_split(self.store, self.split)
-    clips, rng = self.plan(int(index))
+    if self._splits is None:
+      self._splits = [clip_store.open_split(s.store, s.split) for s in self.sources]
+    picks, rng = self.plan(int(index))
     flips = rng.random(self.batch_size) < 0.5
     shifts = rng.integers(-2, 3, (self.batch_size, 2))
     video, heart, rr = [], [], []
     for i in range(self.batch_size)[self.local]:
-      v = np.asarray(self._split.video[clips[i]])
+      split, clip = self._splits[picks[i][0]], picks[i][1]
+      v = np.asarray(split.video[clip])
       if self.augment:
         v = np.roll(v[:, :, ::-1] if flips[i] else v, tuple(shifts[i]), axis=(1, 2))
       video.append(v)
-      heart.append(self._split.heart[clips[i]])
-      rr.append(self._split.rr[clips[i]])
+      heart.append(split.heart[clip])
+      rr.append(split.rr[clip])
     return dict(video=np.stack(video), heart=np.stack(heart).astype(np.float32),
-                rr=np.stack(rr).astype(np.float32), clip=clips[self.local])
+                rr=np.stack(rr).astype(np.float32),
+                clip=np.array([c for _, c in picks[self.local]]))
 
 
 def train_iterator(batches: SubjectBatches, num_batches: int, workers: int = 0):

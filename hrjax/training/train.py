@@ -16,7 +16,7 @@ from absl import logging
 
 from hrjax.data import clip_store, pipeline
 from hrjax.evaluation import evaluate
-from hrjax.training import checkpoint, parallel, state, step
+from hrjax.training import checkpoint, parallel, restore, state, step
 from hrjax.training.writer import MetricWriter
 
 
@@ -52,13 +52,26 @@ def _check_store(cfg) -> Path:
   return store
 
 
-def _resume_or_init(mngr, data_iter, built: state.Setup) -> dict:
-  """The latest checkpoint's state (and the iterator's position), else a fresh state."""
+def _resume_or_init(mngr, data_iter, built: state.Setup, init_from: str = '') -> dict:
+  """The latest checkpoint's state (and the iterator's position); else a fresh state, its
+  parameters those of `init_from`'s latest checkpoint where given (fine-tuning: a fresh
+  optimizer and step 0)."""
   if mngr.latest_step() is not None:
     restored = checkpoint.restore(mngr, built.abstract_state, data_iter)
     logging.info('Resumed from step %d in %s', int(restored['step']), mngr.directory)
     return restored
-  return built.init()
+  fresh = built.init()
+  if not init_from:
+    return fresh
+  source = restore.load(init_from)
+  want = jax.tree.map(lambda x: x.shape, fresh['params'])
+  have = jax.tree.map(lambda x: x.shape, source.params)
+  if want != have:
+    raise ValueError(f'train.init_from={init_from}: its model (step {source.step}) has other '
+                     'parameter shapes than this config\'s; the model fields must match')
+  logging.info('Parameters from %s, step %d', init_from, source.step)
+  params = jax.device_put(source.params, parallel.replicated(built.mesh))
+  return dict(fresh, params=params, opt_state=built.tx.init(params))
 
 
 def train(cfg, workdir: str | Path, progress: bool = True, stop_after: int | None = None,
@@ -73,11 +86,13 @@ def train(cfg, workdir: str | Path, progress: bool = True, stop_after: int | Non
   store = _check_store(cfg)
   built = state.setup(cfg)
   parallel.check_batch_size(cfg.train.batch_size, built.mesh)
+  mix = pipeline.mixed_sources(cfg.train.mix, cfg.train.mix_exclude)
   batches = pipeline.SubjectBatches(store, 'train', cfg.train.batch_size, cfg.seed,
-                                    cfg.train.augment, jax.process_index(), jax.process_count())
+                                    cfg.train.augment, jax.process_index(), jax.process_count(),
+                                    mix=mix)
   data_iter = pipeline.train_iterator(batches, cfg.train.steps, cfg.data.workers)
   mngr = checkpoint.manager(workdir, cfg.train.max_checkpoints)
-  train_state = _resume_or_init(mngr, data_iter, built)
+  train_state = _resume_or_init(mngr, data_iter, built, cfg.train.init_from)
   n_params = state.parameter_count(train_state['params'])
   logging.info('Model: %s heart, %d parameters; %d devices', cfg.model.representation,
                n_params, jax.device_count())
