@@ -6,7 +6,7 @@ VENV := $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV),.venv)
 PY := $(VENV)/bin/python
 WORKDIR ?= runs/demo
 
-.PHONY: demo test setup setup-dev data train eval bench lint clean-data
+.PHONY: demo test setup setup-dev data train eval bench transfer real lint clean-data
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,23 @@ eval: setup
 # Benchmark suite (scripts/benchmark.py): step, matmul peak, loader, extraction, evaluation.
 bench: setup
 	$(PY) scripts/benchmark.py --config configs/quick.py --json runs/bench.json
+
+# The out-of-domain protocol for the demo recipe: 5 seeds, each tested on faces it never saw
+# (ubfc-dev real faces from ../shared/data when present), beside GREEN/CHROM/POS.
+transfer: setup
+	$(PY) scripts/transfer.py --config configs/quick.py --seeds 0,1,2,3,4 --out runs/transfer/quick.md
+
+# The model for real faces: the synthetic model, then fine-tuned with real recordings mixed
+# in (configs/real.py); its leave-one-subject-out table first, then the model on every
+# subject in runs/real (what `python -m hrjax.predict --workdir runs/real` uses).
+REAL_DATA ?= ../shared/data/ubfc-dev
+real: setup
+	$(PY) -m hrjax.main --config configs/quick.py --workdir runs/real-synthetic
+	$(PY) scripts/transfer.py --config configs/real.py --seeds 0 --ubfc_root $(REAL_DATA) \
+	    --set=train.init_from=runs/real-synthetic --runs runs/real-transfer --out runs/real-transfer/table.md
+	$(PY) -m hrjax.main --config configs/real.py --workdir runs/real \
+	    --config.train.init_from=runs/real-synthetic
+	cat runs/real-transfer/table.md
 
 lint: setup-dev
 	$(PY) -m ruff check hrjax configs scripts tests

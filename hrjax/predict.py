@@ -5,10 +5,11 @@ r"""Which of these videos shows the person whose heart this is? A trained model 
   python -m hrjax.predict --workdir runs/mine --heart p01.bdf --channel EXG1-EXG2 \
       --start_code 11 --videos a.mp4,b.mp4,c.mp4 --out prediction.json
 
-Each video is decoded and cropped the way the checkpoint's config says (or
---crop), cut into clips, and every clip is scored against the heart signal at
-the same moments (heart time = video time + --offset_s). A video's score is the
-mean of its clips' scores; the probability is a softmax over the candidates.
+Each video is decoded and cropped the way the checkpoint's config says
+(`data.predict_crop`, else the crop of its training store; or --crop), cut
+into clips, and every clip is scored against the heart signal at the same
+moments (heart time = video time + --offset_s). A video's score is the mean of
+its clips' scores; the probability is a softmax over the candidates.
 Each video is scored on its own, so the order they are given in cannot matter.
 """
 
@@ -40,8 +41,8 @@ def predict(workdir: str | Path, heart_source: str, videos: list[str], *, kind: 
     raise InputError(videos[0], 'the same video is given twice')
   cfg = restore.load_config(workdir)
   settings = extract.ExtractSettings.from_config(cfg.data)
-  if crop:
-    settings = dataclasses.replace(settings, crop=crop)
+  crop = crop or cfg.data.get('predict_crop') or settings.crop
+  settings = dataclasses.replace(settings, crop=crop)
   series, kind = heart_files.read_heart(heart_source, kind, channel, start_code, end_code, fs)
   if cfg.model.representation == 'waveform' and series.pulse is None:
     raise InputError(heart_source, 'this model pairs heart waveforms, and the file holds '
@@ -95,7 +96,9 @@ def define_flags() -> None:
   flags.DEFINE_float('fs', None, 'Sample rate of a one-column PPG table (Hz).')
   flags.DEFINE_float('offset_s', 0.0, 'Heart time = video time + offset_s, for every video.')
   flags.DEFINE_enum('crop', None, ['face', 'center', 'none'],
-                    "Crop (default: the checkpoint config's data.crop).")
+                    "Crop (default: the checkpoint config's data.predict_crop, else "
+                    'data.crop; the demo model crops the centre of synthetic faces: give '
+                    '--crop face for real face videos).')
   flags.DEFINE_integer('step', None, 'Checkpoint step (default: the latest).')
   flags.DEFINE_string('out', None, 'Write the JSON result here (default: print it).')
   flags.DEFINE_bool('progress', True, 'Show progress bars while decoding.')

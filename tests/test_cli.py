@@ -1,5 +1,6 @@
 """The command line: --help explains, a misspelt config key stops with its name."""
 
+import json
 import os
 import platform
 import subprocess
@@ -83,26 +84,36 @@ def test_malloc_env_falls_back_to_huge_pages_without_mimalloc(monkeypatch):
   assert allocator.malloc_env({}) == {}
 
 
-def test_seeds_script_tabulates_each_run_and_the_spread_over_seeds():
-  """scripts/seeds.py's table from two made-up reports (in a subprocess: its absl flags)."""
-  code = '''
-import sys
-sys.path.insert(0, "scripts")
-import seeds
-def report(hrjax, green):
-  def method(x):
-    return {"two_afc": x, "two_afc_ci95": [x - 0.05, x + 0.05], "auc": x - 0.01}
-  return {"split": "test", "clips": 12, "subjects": 3,
-          "methods": {"hrjax": method(hrjax), "green": method(green)}}
-print("\\n".join(seeds.store_table("st", {"0": report(0.9, 0.7), "1": report(0.8, 0.7)},
-                                   {"0": 1.0, "1": 2.0})))
-'''
-  out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60)
-  assert out.returncode == 0, out.stderr
-  lines = out.stdout.splitlines()
-  assert lines[0] == '### st [test]: 12 clips, 3 subjects'
-  assert '| seed 0 | 0.900 [0.850, 0.950] | 0.890 | 1.0 |' in lines
-  assert '| seed 1 | 0.800 [0.750, 0.850] | 0.790 | 2.0 |' in lines
-  spread = next(x for x in lines if x.startswith('| **2 seeds'))
-  assert '0.850 ± 0.071 (0.800-0.900)' in spread  # sample sd of 0.9 and 0.8
-  assert sum('green (no seed)' in x for x in lines) == 1
+def test_transfer_pools_leave_one_subject_out_folds_and_tabulates_seeds(tmp_path):
+  """scripts/transfer_table.py on made-up reports: subject a has 1 clip of 3 (2 trials), b
+  has 2 (2 trials); each fold counts only its left-out subject's trials."""
+  sys.path.insert(0, 'scripts')
+  import transfer_table
+  (tmp_path / 'test').mkdir()
+  rows = [dict(subject='a', recording='ra'), dict(subject='b', recording='rb'),
+          dict(subject='b', recording='rb')]
+  (tmp_path / 'test' / 'clips.jsonl').write_text('\n'.join(json.dumps(r) for r in rows))
+
+  def report(per_subject, rec):
+    m = dict(per_subject_two_afc=per_subject, recording=dict(per_subject=rec))
+    return dict(split='test', clips=3, subjects=2, methods=dict(hrjax=m, chrom=m))
+
+  folds = {'a': report({'a': 1.0, 'b': 0.0}, {'a': 1.0, 'b': 0.0}),
+           'b': report({'a': 0.0, 'b': 0.5}, {'a': 0.0, 'b': 1.0})}
+  pooled = transfer_table.pool_loso(folds, str(tmp_path))
+  assert pooled['methods']['hrjax']['two_afc'] == pytest.approx((1.0 * 2 + 0.5 * 2) / 4)
+  assert pooled['methods']['hrjax']['recording']['two_afc'] == pytest.approx(1.0)
+  assert transfer_table.spread([0.9, 0.8]) == '0.850 ± 0.071 (0.800-0.900)'
+
+  def plain(x):
+    m = dict(two_afc=x, two_afc_ci95=[x - 0.05, x + 0.05],
+             recording=dict(two_afc=1.0, two_afc_ci95=[1.0, 1.0]))
+    return dict(store='st', split='test', clips=3, subjects=2, methods=dict(hrjax=m, chrom=m))
+
+  reports = {'0': {'(config)': plain(0.9), 'ub': pooled}, '1': {'(config)': plain(0.8),
+                                                                'ub': pooled}}
+  text = transfer_table.markdown('c.py', 'cmd', reports, {'0': 1.0, '1': 2.0}, {'ub': True})
+  assert '| st [test], 3 clips, 2 subjects: own generator' in text
+  assert '0.850 ± 0.071 (0.800-0.900)' in text
+  assert 'leave-one-subject-out | 0.750 ± 0.000' in text
+  assert '| 1 | 0.800 | 0.750 | 2.0 |' in text

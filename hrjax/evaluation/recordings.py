@@ -42,11 +42,13 @@ def recording_scores(scores: np.ndarray, clips: list[np.ndarray]) -> tuple[np.nd
 def recording_two_afc(scores: np.ndarray, rows: list[dict], n_boot: int = 1000,
                       seed: int = 0) -> dict:
   """Per-recording 2AFC from a clip score matrix `[N, N]` and the clips' store rows, with a
-  bootstrap interval over subjects."""
+  bootstrap interval over subjects, and per subject (the trials whose heart is theirs)."""
   _, subjects, clips = recording_clips(rows)
   own, foil = recording_scores(scores, clips)
   outcome = (own > foil) + 0.5 * (own == foil)
   mask = subjects[:, None] != subjects[None, :]
   lo, hi = metrics.bootstrap_outcomes(outcome, mask, subjects, n_boot, seed)
+  per_subject = {str(s): float(outcome[subjects == s][mask[subjects == s]].mean())
+                 for s in np.unique(subjects)}
   return dict(two_afc=float(outcome[mask].mean()), two_afc_ci95=[lo, hi],
-              recordings=len(clips), trials=int(mask.sum()))
+              recordings=len(clips), trials=int(mask.sum()), per_subject=per_subject)

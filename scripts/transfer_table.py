@@ -1,0 +1,102 @@
+"""scripts/transfer.py's arithmetic and tables: leave-one-subject-out pooling, and the
+Markdown of mean ± sd over seeds beside the classical methods on the same pairs."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+from hrjax.evaluation.report import recording_cell, two_afc_cell
+
+
+def _trials(store: str) -> tuple[dict, dict]:
+  """Per subject: clip trials and recording trials whose heart is that subject's."""
+  rows = [json.loads(r) for r in (Path(store) / 'test' / 'clips.jsonl').read_text().splitlines()]
+  clips, recs = {}, {}
+  for r in rows:
+    clips[r['subject']] = clips.get(r['subject'], 0) + 1
+    recs.setdefault(r['subject'], set()).add(r.get('recording', r['subject']))
+  n, m = sum(clips.values()), sum(len(v) for v in recs.values())
+  return ({s: c * (n - c) for s, c in clips.items()},
+          {s: len(v) * (m - len(v)) for s, v in recs.items()})
+
+
+def pool_loso(folds: dict[str, dict], store: str) -> dict:
+  """Reports of leave-one-subject-out runs ({left-out subject: report on `store`}) -> one
+  report-like dict: per method, the 2AFC (and per-recording 2AFC) over the trials whose
+  heart is the left-out subject's, pooled over the folds (every trial of the set once)."""
+  clip_trials, rec_trials = _trials(store)
+  first = next(iter(folds.values()))
+  methods = {}
+  for name in first['methods']:
+    clip = sum(folds[s]['methods'][name]['per_subject_two_afc'][s] * clip_trials[s]
+               for s in folds) / sum(clip_trials[s] for s in folds)
+    rec = sum(folds[s]['methods'][name]['recording']['per_subject'][s] * rec_trials[s]
+              for s in folds) / sum(rec_trials[s] for s in folds)
+    methods[name] = dict(two_afc=clip, recording=dict(two_afc=rec))
+  return dict(store=store, split=first['split'], clips=first['clips'],
+              subjects=first['subjects'], loso=True, methods=methods)
+
+
+def spread(values: list[float]) -> str:
+  """Mean, sample standard deviation and range over seeds."""
+  if len(values) == 1:
+    return f'{values[0]:.3f} (1 seed)'
+  return (f'{statistics.fmean(values):.3f} ± {statistics.stdev(values):.3f} '
+          f'({min(values):.3f}-{max(values):.3f})')
+
+
+def _cell(method: dict) -> str:
+  """A classical method's clip and per-recording 2AFC (intervals where not pooled)."""
+  if 'two_afc_ci95' in method:
+    return f'{two_afc_cell(method)}; rec {recording_cell(method)}'
+  return f"{method['two_afc']:.3f}; rec {method['recording']['two_afc']:.3f}"
+
+
+def set_label(store: str, report: dict) -> str:
+  kind = 'own generator, test split (reference only, not for choosing)' if store == '(config)' \
+      else 'leave-one-subject-out' if report.get('loso') else 'never trained on'
+  return (f"{report['store']} [{report['split']}], {report['clips']} clips, "
+          f"{report['subjects']} subjects: {kind}")
+
+
+def summary_rows(reports: dict[str, dict]) -> list[str]:
+  """One row per test set: hrjax over seeds, then each classical method (seed-free)."""
+  seeds = list(reports)
+  first = reports[seeds[0]]
+  baselines = [n for n in next(iter(first.values()))['methods'] if n != 'hrjax']
+  head = ['test set', 'hrjax 2AFC per clip, mean ± sd (range)', 'hrjax per recording'] + [
+      f'{b.upper()} (clip; rec)' for b in baselines]
+  lines = ['| ' + ' | '.join(head) + ' |', '|' + ' --- |' * len(head)]
+  for store, rep in first.items():
+    hr = [reports[s][store]['methods']['hrjax'] for s in seeds]
+    cells = [set_label(store, rep), spread([m['two_afc'] for m in hr]),
+             spread([m['recording']['two_afc'] for m in hr])]
+    cells += [_cell(rep['methods'][b]) for b in baselines]
+    lines.append('| ' + ' | '.join(cells) + ' |')
+  return lines
+
+
+def markdown(config: str, command: str, reports: dict[str, dict], minutes: dict[str, float],
+             loso: dict[str, bool]) -> str:
+  seeds = list(reports)
+  stores = list(reports[seeds[0]])
+  out = [f'# Out-of-domain protocol: {config}, {len(seeds)} seed(s)', '', f'`{command}`', '',
+         'Per clip: 128-frame 2AFC over every trial (heart, its video, a video of another '
+         'subject). Per recording: whole recordings, mean clip score (as `hrjax.predict`). '
+         'Classical methods have no seed; their intervals are over subjects.', ''] + \
+      summary_rows(reports)
+  out += ['', '| seed | ' + ' | '.join(s if s != '(config)' else 'own test split'
+                                      for s in stores) + ' | minutes |',
+          '|' + ' --- |' * (len(stores) + 2)]
+  for seed in seeds:
+    out.append(f'| {seed} | ' + ' | '.join(
+        f"{reports[seed][s]['methods']['hrjax']['two_afc']:.3f}" for s in stores) +
+        f' | {minutes[seed]:.1f} |')
+  if any(loso.values()):
+    out += ['', 'Leave-one-subject-out sets: each seed trained once per subject with that '
+            "subject's recordings left out of `train.mix`; a set's figure pools the trials whose "
+            "heart is the left-out subject's (the foils' videos were trained on, with their own "
+            'hearts).']
+  return '\n'.join(out) + '\n'
