@@ -48,6 +48,12 @@ flags.DEFINE_string('ubfc_train_store', 'data/ubfc-dev/face-train',
                     'Its training store (every subject, train stride), for recipes that mix it in.')
 flags.DEFINE_multi_string('eval_store', [], 'A further clip store to test on (its test split).')
 flags.DEFINE_string('runs', 'runs/transfer', "Parent folder of the runs' workdirs.")
+flags.DEFINE_string('peers_python', '', "Python with the `peers` extra (open-rppg) installed, "
+                    'to score its pretrained models on every set (scripts/peers.py, in its own '
+                    'process); default: this one when it has them, else rows are skipped.')
+flags.DEFINE_list('peer_models', ['FacePhys.rlap'], 'open-rppg models to score.')
+flags.DEFINE_string('peers_cache', 'runs/peers', "Where the peers' reports are kept (they do "
+                    'not depend on the recipe: computed once per store and model list).')
 flags.DEFINE_string('out', 'docs/transfer.md', 'Markdown tables to write (after every seed).')
 
 
@@ -140,6 +146,24 @@ def one_seed(seed: str, name: str, stores: list[str], loso: dict[str, bool]) -> 
   return out, seconds
 
 
+def peer_reports(stores: list[str]) -> tuple[dict[str, dict], tuple[str, ...]]:
+  """{store: scripts/peers.py report}, computed once per store into --peers_cache; and a note
+  when the peers are not installed."""
+  python = FLAGS.peers_python or sys.executable
+  if subprocess.run([python, '-c', 'import rppg'], capture_output=True).returncode:
+    return {}, (f"no pretrained peers: open-rppg is not importable by {python} (pip install "
+                "-e '.[peers]', or --peers_python)",)
+  out = {}
+  for store in stores:
+    name = f'{store.strip("/").replace("/", "-")}-{"-".join(FLAGS.peer_models)}.json'
+    path = Path(FLAGS.peers_cache) / name
+    if not path.is_file():
+      run([python, 'scripts/peers.py', f'--store={store}', '--noprogress', f'--out={path}',
+           f'--models={",".join(FLAGS.peer_models)}'])
+    out[store] = json.loads(path.read_text())
+  return out, ()
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
@@ -148,12 +172,14 @@ def main(argv):
   stores = ensure_ubfc_stores() + FLAGS.eval_store
   mix = recipe_mix()
   loso = {s: trained_on(mix, s) for s in stores}
+  peers, notes = peer_reports(stores)
   reports, minutes = {}, {}
   out = Path(FLAGS.out)
   for seed in FLAGS.seeds:
     reports[seed], seconds = one_seed(seed, name, stores, loso)
     minutes[seed] = seconds / 60
-    text = transfer_table.markdown(FLAGS.config, ' '.join(sys.argv), reports, minutes, loso)
+    text = transfer_table.markdown(FLAGS.config, ' '.join(sys.argv), reports, minutes, loso,
+                                   peers, notes)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)  # after each seed: a cut run keeps its rows
   print(out.read_text())

@@ -61,32 +61,37 @@ def set_label(store: str, report: dict) -> str:
           f"{report['subjects']} subjects: {kind}")
 
 
-def summary_rows(reports: dict[str, dict]) -> list[str]:
-  """One row per test set: hrjax over seeds, then each classical method (seed-free)."""
+def summary_rows(reports: dict[str, dict], peers: dict[str, dict]) -> list[str]:
+  """One row per test set: hrjax over seeds, then each classical method and each pretrained
+  peer (`peers`: {store: scripts/peers.py report}), all seed-free, on the same pairs."""
   seeds = list(reports)
   first = reports[seeds[0]]
   baselines = [n for n in next(iter(first.values()))['methods'] if n != 'hrjax']
+  peer_names = sorted({n for r in peers.values() for n in r['methods']})
   head = ['test set', 'hrjax 2AFC per clip, mean ± sd (range)', 'hrjax per recording'] + [
-      f'{b.upper()} (clip; rec)' for b in baselines]
+      f'{b.upper()} (clip; rec)' for b in baselines] + [f'{p} (clip; rec)' for p in peer_names]
   lines = ['| ' + ' | '.join(head) + ' |', '|' + ' --- |' * len(head)]
   for store, rep in first.items():
     hr = [reports[s][store]['methods']['hrjax'] for s in seeds]
     cells = [set_label(store, rep), spread([m['two_afc'] for m in hr]),
              spread([m['recording']['two_afc'] for m in hr])]
     cells += [_cell(rep['methods'][b]) for b in baselines]
+    cells += [_cell(peers[store]['methods'][p]) if p in peers.get(store, {}).get('methods', {})
+              else '-' for p in peer_names]
     lines.append('| ' + ' | '.join(cells) + ' |')
   return lines
 
 
 def markdown(config: str, command: str, reports: dict[str, dict], minutes: dict[str, float],
-             loso: dict[str, bool]) -> str:
+             loso: dict[str, bool], peers: dict[str, dict] | None = None,
+             notes: tuple[str, ...] = ()) -> str:
   seeds = list(reports)
   stores = list(reports[seeds[0]])
   out = [f'# Out-of-domain protocol: {config}, {len(seeds)} seed(s)', '', f'`{command}`', '',
          'Per clip: 128-frame 2AFC over every trial (heart, its video, a video of another '
          'subject). Per recording: whole recordings, mean clip score (as `hrjax.predict`). '
          'Classical methods have no seed; their intervals are over subjects.', ''] + \
-      summary_rows(reports)
+      summary_rows(reports, peers or {})
   out += ['', '| seed | ' + ' | '.join(s if s != '(config)' else 'own test split'
                                       for s in stores) + ' | minutes |',
           '|' + ' --- |' * (len(stores) + 2)]
@@ -99,4 +104,5 @@ def markdown(config: str, command: str, reports: dict[str, dict], minutes: dict[
             "subject's recordings left out of `train.mix`; a set's figure pools the trials whose "
             "heart is the left-out subject's (the foils' videos were trained on, with their own "
             'hearts).']
+  out += [''] + [f'Note: {n}' for n in notes] if notes else []
   return '\n'.join(out) + '\n'

@@ -75,6 +75,14 @@ def baseline_scores(method: str, split: clip_store.Split, representation: str, f
   """
   pulse = np.concatenate([pulse_signals(np.asarray(split.video[i:i + 64]), fps, method)
                           for i in range(0, len(split), 64)])  # [N, T], 64 clips in memory
+  return pulse_scores(pulse, split, representation, fps, max_lag)
+
+
+def pulse_scores(pulse: np.ndarray, split: clip_store.Split, representation: str, fps: float,
+                 max_lag: int) -> np.ndarray:
+  """`[N, N]` scores of band-passed, standardised pulse signals `[N, T]` (one per clip of
+  `split`) against every clip's heart: what `baseline_scores` does with a classical
+  method's pulse, for any method's (the pretrained peers' too)."""
   if representation == 'waveform':
     heart = zscore(np.asarray(split.heart[:, :, 0]))
     corr = spectral.lagged_correlation(heart[..., None], pulse[..., None], max_lag)
