@@ -92,3 +92,18 @@ def test_recording_two_afc_by_hand_over_the_common_clip_times():
   assert (r['recordings'], r['trials']) == (2, 2)
   s[4, 1] = s[3, 2] = 0.5  # a tie counts half
   assert recordings.recording_two_afc(s, rows, n_boot=50)['two_afc'] == pytest.approx(0.75)
+
+
+def test_calibration_by_hand():
+  sig = lambda m: 1 / (1 + np.exp(-m))
+  margins = np.array([2.0, -1.0, 0.0, 3.0])  # right, wrong, a tie, right
+  cal = metrics.calibration(margins)
+  conf = [0.5, 1 - sig(-1.0), sig(2.0), sig(3.0)]  # bins 0.50-0.55, 0.70-0.75, 0.85-0.90, 0.95-1
+  assert [b['trials'] for b in cal['bins']] == [1, 1, 1, 1]
+  assert [b['lo'] for b in cal['bins']] == pytest.approx([0.5, 0.7, 0.85, 0.95])
+  assert [b['accuracy'] for b in cal['bins']] == [0.5, 0.0, 1.0, 1.0]
+  want = (abs(conf[0] - 0.5) + abs(conf[1] - 0) + abs(conf[2] - 1) + abs(conf[3] - 1)) / 4
+  assert cal['ece'] == pytest.approx(want)
+  assert metrics.calibration(np.array([-50.0, 50.0]))['ece'] == pytest.approx(0.5)
+  assert list(metrics.trial_margins(S, SUBJ)) == pytest.approx(
+      [0.8, 0.0, -0.1, 0.2, 0.8, 0.5])

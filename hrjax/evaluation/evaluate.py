@@ -55,10 +55,15 @@ def evaluate(model: PairingModel, params, cfg, mesh) -> dict:
   for name in cfg.eval.baselines:
     methods[name] = baselines.baseline_scores(name, split, model.representation, model.fps,
                                               model.max_lag)
+  summaries = {name: summarise(s, split.rows, cfg) for name, s in methods.items()}
+  # Only the learned scores are logits that predict turns into probabilities.
+  summaries['hrjax']['calibration'] = metrics.calibration(
+      metrics.trial_margins(methods['hrjax'], subjects))
+  summaries['hrjax']['recording']['calibration'] = metrics.calibration(
+      recordings.recording_margins(methods['hrjax'], split.rows))
   return dict(store=str(store), split=split_name, representation=model.representation,
               clips=len(split), subjects=int(len(np.unique(subjects))),
-              seconds=round(time.time() - t0, 2),
-              methods={name: summarise(s, split.rows, cfg) for name, s in methods.items()})
+              seconds=round(time.time() - t0, 2), methods=summaries)
 
 
 def evaluate_and_write(cfg, workdir: str | Path, model: PairingModel, params, mesh,

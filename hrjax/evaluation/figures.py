@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-FIGURES = ('accuracy_vs_rate_gap', 'roc', 'per_subject')
+FIGURES = ('accuracy_vs_rate_gap', 'roc', 'per_subject', 'calibration')
 LABELS = {'hrjax': 'hrjax (learned)', 'green': 'GREEN', 'chrom': 'CHROM', 'pos': 'POS'}
 DPI = 110
 
@@ -92,6 +92,25 @@ def report_figures(report: dict) -> dict:
          title=f"Per subject ({report['subjects']}): {title}")
   ax.legend(fontsize=7, ncol=len(methods), loc='upper center')
   figs['per_subject'] = fig
+  if 'calibration' in methods.get('hrjax', {}):
+    figs['calibration'] = reliability_figure(methods['hrjax'], title)
   for f in figs.values():
     f.tight_layout()
   return figs
+
+
+def reliability_figure(method: dict, title: str):
+  """Accuracy against the stated probability of two-way choices, per clip and per recording
+  (`metrics.calibration`): on the diagonal, 'p = 0.9' is right 90% of the time."""
+  fig, ax = pyplot().subplots(figsize=(4.8, 4.5))
+  for cal, name in ((method['calibration'], 'per clip'),
+                    (method['recording']['calibration'], 'per recording')):
+    conf = [b['confidence'] for b in cal['bins']]
+    acc = [b['accuracy'] for b in cal['bins']]
+    n = sum(b['trials'] for b in cal['bins'])
+    ax.plot(conf, acc, 'o-', label=f"{name}: ECE {cal['ece']:.3f} ({n} trials)")
+  ax.plot([0.5, 1], [0.5, 1], color='grey', ls=':', lw=1, label='calibrated')
+  ax.set(xlabel="hrjax's probability of its choice", ylabel='share right', xlim=(0.48, 1.02),
+         ylim=(0, 1.02), title=f'Calibration: {title}')
+  ax.legend(fontsize=8, loc='lower right')
+  return fig

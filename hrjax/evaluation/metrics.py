@@ -139,3 +139,35 @@ def two_afc_by_rate_gap(scores: np.ndarray, subjects: np.ndarray, bpm: np.ndarra
     out.append(dict(lo=float(lo), hi=float(hi), trials=int(sel.sum()),
                     accuracy=float(outcome[sel].mean()) if sel.any() else float('nan')))
   return out
+
+
+def trial_margins(scores: np.ndarray, subjects: np.ndarray) -> np.ndarray:
+  """S[i, i] - S[i, j] of every 2AFC trial: the logit of a two-way choice's right answer."""
+  margin = np.diag(scores)[:, None] - scores
+  return margin[_foil_mask(subjects)]
+
+
+def calibration(margins: np.ndarray, bins: int = 10) -> dict:
+  """Calibration of two-way choices made by softmax over two logits (as `hrjax.predict`
+  turns scores into probabilities), from each trial's margin (right minus wrong logit).
+
+  The chosen option's probability is max(p, 1 - p) with p = sigmoid(margin); a trial is
+  right when the margin is positive (a tie: half). Per bin of that confidence in
+  [0.5, 1]: how many, their mean confidence and their accuracy; ECE is the count-weighted
+  mean gap between the two.
+  """
+  margins = np.asarray(margins, np.float64)
+  p = 1 / (1 + np.exp(-np.clip(margins, -50, 50)))
+  confidence = np.maximum(p, 1 - p)
+  right = (margins > 0) + 0.5 * (margins == 0)
+  edges = np.linspace(0.5, 1.0, bins + 1)
+  which = np.clip(np.searchsorted(edges, confidence, side='right') - 1, 0, bins - 1)
+  out, ece = [], 0.0
+  for b in range(bins):
+    sel = which == b
+    if sel.any():
+      conf, acc = float(confidence[sel].mean()), float(right[sel].mean())
+      ece += sel.sum() * abs(conf - acc)
+      out.append(dict(lo=float(edges[b]), hi=float(edges[b + 1]), trials=int(sel.sum()),
+                      confidence=conf, accuracy=acc))
+  return dict(ece=float(ece / max(len(margins), 1)), bins=out)

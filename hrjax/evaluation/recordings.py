@@ -39,6 +39,13 @@ def recording_scores(scores: np.ndarray, clips: list[np.ndarray]) -> tuple[np.nd
   return own, foil
 
 
+def recording_margins(scores: np.ndarray, rows: list[dict]) -> np.ndarray:
+  """Own minus foil mean score of every per-recording trial (for `metrics.calibration`)."""
+  _, subjects, clips = recording_clips(rows)
+  own, foil = recording_scores(scores, clips)
+  return (own - foil)[subjects[:, None] != subjects[None, :]]
+
+
 def recording_two_afc(scores: np.ndarray, rows: list[dict], n_boot: int = 1000,
                       seed: int = 0) -> dict:
   """Per-recording 2AFC from a clip score matrix `[N, N]` and the clips' store rows, with a

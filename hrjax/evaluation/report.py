@@ -29,6 +29,12 @@ def recording_cell(method: dict) -> str:
   return f"{r['two_afc']:.3f} [{lo:.3f}, {hi:.3f}]"
 
 
+def calibration_line(method: dict) -> str:
+  clip, rec = method['calibration'], method['recording']['calibration']
+  return (f"hrjax's two-way probabilities (softmax over two scores, as predict): expected "
+          f"calibration error {clip['ece']:.3f} per clip, {rec['ece']:.3f} per recording")
+
+
 def _n_ways(method: dict) -> list[int]:
   return sorted(int(k[5:-3]) for k in method if k.startswith('top1_'))
 
@@ -49,6 +55,8 @@ def format_table(report: dict) -> str:
   lines.append(f"2AFC per recording ({rec['recordings']} recordings, {rec['trials']} trials, "
                'mean clip score over common clip times): ' + ', '.join(
                    f"{name} {recording_cell(m)}" for name, m in report['methods'].items()))
+  if 'calibration' in report['methods'].get('hrjax', {}):
+    lines.append(calibration_line(report['methods']['hrjax']))
   bins = first['two_afc_by_rate_gap']
   lines.append('2AFC by |rate gap| of heart and foil (bpm): ' + ', '.join(
       f"{b['lo']:.0f}-{b['hi']:.0f}: n={b['trials']}" for b in bins))
@@ -82,6 +90,8 @@ def markdown(report: dict) -> str:
              [f"{m[f'top1_{n}way']:.3f}" for n in ways] +
              [f"{m[f'mean_rank_{n}way']:.2f}" for n in ways])
     out.append('| ' + ' | '.join(cells) + ' |')
+  if 'calibration' in methods.get('hrjax', {}):
+    out += ['', calibration_line(methods['hrjax']) + ' (figure `calibration.png`).']
   bins = first['two_afc_by_rate_gap']
   out += ['', '## 2AFC by the rate gap between heart and foil (bpm)', '',
           '| method | ' + ' | '.join(f'{bin_name(b)} (n={b["trials"]})' for b in bins) + ' |',
@@ -96,7 +106,8 @@ def markdown(report: dict) -> str:
   for s in subjects:
     out.append(f'| {s} | ' + ' | '.join(
         f"{m['per_subject_two_afc'][s]:.3f}" for m in methods.values()) + ' |')
-  out += ['', '## Figures', ''] + [f'![{f}]({f}.png)' for f in FIGURES]
+  drawn = [f for f in FIGURES if f != 'calibration' or 'calibration' in methods.get('hrjax', {})]
+  out += ['', '## Figures', ''] + [f'![{f}]({f}.png)' for f in drawn]
   return '\n'.join(out) + '\n'
 
 
