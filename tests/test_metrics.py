@@ -107,3 +107,18 @@ def test_calibration_by_hand():
   assert metrics.calibration(np.array([-50.0, 50.0]))['ece'] == pytest.approx(0.5)
   assert list(metrics.trial_margins(S, SUBJ)) == pytest.approx(
       [0.8, 0.0, -0.1, 0.2, 0.8, 0.5])
+
+
+def test_two_afc_by_length_by_hand():
+  # Recordings A (subject a) and B (subject b), two clips each, in time order 0, 1 / 2, 3.
+  rows = [dict(subject='a', recording='A', start_s=0.0), dict(subject='a', recording='A',
+                                                             start_s=4.0),
+          dict(subject='b', recording='B', start_s=0.0), dict(subject='b', recording='B',
+                                                             start_s=4.0)]
+  s = np.zeros((4, 4))
+  s[0, 0], s[1, 1], s[0, 2], s[1, 3] = 1.0, 0.0, 0.5, 0.2  # heart A: window 0 right, 1 wrong
+  s[2, 2], s[3, 3], s[2, 0], s[3, 1] = 0.3, 0.3, 0.4, 0.0  # heart B: window 0 wrong, 1 right
+  one, two = recordings.two_afc_by_length(s, rows, windows=(1, 2))
+  assert (one['trials'], one['accuracy']) == (4, 0.5)
+  # Two clips: A own 0.5 > foil 0.35 (right); B own 0.3 > foil 0.2 (right).
+  assert (two['trials'], two['accuracy']) == (2, 1.0)

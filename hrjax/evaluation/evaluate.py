@@ -35,6 +35,7 @@ def summarise(scores: np.ndarray, rows: list[dict], cfg) -> dict:
     r = metrics.n_way(scores, subjects, n, cfg.eval.n_way_trials, cfg.eval.seed)
     out[f'top1_{n}way'], out[f'mean_rank_{n}way'] = r['top1'], r['mean_rank']
   out['recording'] = recordings.recording_two_afc(scores, rows, cfg.eval.bootstrap, cfg.eval.seed)
+  out['two_afc_by_length'] = recordings.two_afc_by_length(scores, rows)
   out['per_subject_two_afc'] = metrics.per_subject_two_afc(scores, subjects)
   out['two_afc_by_rate_gap'] = metrics.two_afc_by_rate_gap(scores, subjects, bpm)
   fpr, tpr = metrics.roc_curve(scores, subjects)

@@ -59,3 +59,26 @@ def recording_two_afc(scores: np.ndarray, rows: list[dict], n_boot: int = 1000,
                  for s in np.unique(subjects)}
   return dict(two_afc=float(outcome[mask].mean()), two_afc_ci95=[lo, hi],
               recordings=len(clips), trials=int(mask.sum()), per_subject=per_subject)
+
+
+def two_afc_by_length(scores: np.ndarray, rows: list[dict], windows=(1, 2, 4)) -> list[dict]:
+  """2AFC of decisions over `w` consecutive clips (heart and both videos at the same clip
+  times, mean clip score), for each window length `w`: longer evidence, fewer trials. A
+  trial per (heart recording, foil recording, window start). Test splits cut clips end to
+  end (`data.eval_stride` = `clip_frames`), so w clips span w x 128 frames by default."""
+  _, subjects, clips = recording_clips(rows)
+  out = []
+  for w in windows:
+    right = trials = 0.0
+    for a, ca in enumerate(clips):
+      for b, cb in enumerate(clips):
+        if subjects[a] == subjects[b]:
+          continue
+        for k in range(min(len(ca), len(cb)) - w + 1):
+          ha, vb = ca[k:k + w], cb[k:k + w]
+          own, foil = scores[ha, ha].mean(), scores[ha, vb].mean()
+          right += (own > foil) + 0.5 * (own == foil)
+          trials += 1
+    out.append(dict(clips=w, trials=int(trials),
+                    accuracy=right / trials if trials else float('nan')))
+  return out

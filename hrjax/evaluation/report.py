@@ -57,6 +57,11 @@ def format_table(report: dict) -> str:
                    f"{name} {recording_cell(m)}" for name, m in report['methods'].items()))
   if 'calibration' in report['methods'].get('hrjax', {}):
     lines.append(calibration_line(report['methods']['hrjax']))
+  lines.append('2AFC by evidence length (consecutive clips: ' + ', '.join(
+      f"{w['clips']}: n={w['trials']}" for w in first['two_afc_by_length']) + ')')
+  for name, m in report['methods'].items():
+    lines.append(f'{name:<10}' + ''.join(f"{w['accuracy']:>10.3f}"
+                                         for w in m['two_afc_by_length']))
   bins = first['two_afc_by_rate_gap']
   lines.append('2AFC by |rate gap| of heart and foil (bpm): ' + ', '.join(
       f"{b['lo']:.0f}-{b['hi']:.0f}: n={b['trials']}" for b in bins))
@@ -92,6 +97,13 @@ def markdown(report: dict) -> str:
     out.append('| ' + ' | '.join(cells) + ' |')
   if 'calibration' in methods.get('hrjax', {}):
     out += ['', calibration_line(methods['hrjax']) + ' (figure `calibration.png`).']
+  lengths = first['two_afc_by_length']
+  out += ['', '## 2AFC by evidence length (consecutive clips, mean clip score)', '',
+          '| method | ' + ' | '.join(f"{w['clips']} clip(s) (n={w['trials']})"
+                                    for w in lengths) + ' |', '|' + ' --- |' * (len(lengths) + 1)]
+  for name, m in methods.items():
+    out.append(f'| {label(name)} | ' + ' | '.join(
+        f"{w['accuracy']:.3f}" for w in m['two_afc_by_length']) + ' |')
   bins = first['two_afc_by_rate_gap']
   out += ['', '## 2AFC by the rate gap between heart and foil (bpm)', '',
           '| method | ' + ' | '.join(f'{bin_name(b)} (n={b["trials"]})' for b in bins) + ' |',
