@@ -88,7 +88,7 @@ def markdown(config: str, command: str, reports: dict[str, dict], minutes: dict[
   seeds = list(reports)
   stores = list(reports[seeds[0]])
   out = [f'# Out-of-domain protocol: {config}, {len(seeds)} seed(s)', '', f'`{command}`', '',
-         'Per clip: 128-frame 2AFC over every trial (heart, its video, a video of another '
+         'Per clip: 2AFC over every trial (heart, its video, a video of another '
          'subject). Per recording: whole recordings, mean clip score (as `hrjax.predict`). '
          'Classical methods have no seed; their intervals are over subjects.', ''] + \
       summary_rows(reports, peers or {})
