@@ -55,7 +55,7 @@ transfer: setup
 # subject in runs/real (what `python -m hrjax.predict --workdir runs/real` uses).
 REAL_DATA ?= ../shared/data/ubfc-dev
 real: setup
-	$(PY) -m hrjax.main --config configs/quick.py --workdir runs/real-synthetic
+	$(PY) -m hrjax.main --config configs/real.py:pretrain --workdir runs/real-synthetic
 	$(PY) scripts/transfer.py --config configs/real.py --seeds 0 --ubfc_root $(REAL_DATA) \
 	    --set=train.init_from=runs/real-synthetic --runs runs/real-transfer --out runs/real-transfer/table.md
 	$(PY) -m hrjax.main --config configs/real.py --workdir runs/real \

@@ -1,23 +1,33 @@
-"""The recipe for real faces: the synthetic model (`configs/quick.py`) fine-tuned on real
-recordings mixed into every batch.
+"""The recipe for real faces: a synthetic model fine-tuned on real recordings mixed into
+every batch.
 
-  python -m hrjax.main --config configs/quick.py --workdir runs/real/synthetic
+  python -m hrjax.main --config configs/real.py:pretrain --workdir runs/real-synthetic
   python -m hrjax.main --config configs/real.py --workdir runs/real \
-      --config.train.init_from=runs/real/synthetic
+      --config.train.init_from=runs/real-synthetic
 
-`make real` runs both, then the out-of-domain protocol (`scripts/transfer.py`). The real
-clips come from `train.mix`: a store extracted from `../shared/data/ubfc-dev` (UBFC-rPPG
-layout, face crop, every subject in its train split) by `scripts/transfer.py`, or point it
-at a store of your own labelled recordings (`scripts/extract.py --split_fractions=1,0,0`).
-Each batch holds `batch_size - 3` synthetic clips and 3 real ones, all of distinct subjects.
+`make real` runs both, with the out-of-domain protocol (`scripts/transfer.py`) between.
+`:pretrain` is the demo recipe (`configs/quick.py`) on synthetic faces whose pulse may
+lead or lag the recorded heart signal (a fingertip PPG lags the face's pulse, an
+ECG-derived pulse is only an estimate of its arrival), in its own data folder. The
+fine-tuning stage takes its real clips from `train.mix`: a store extracted from
+`../shared/data/ubfc-dev` (UBFC-rPPG layout, face crop, every subject in its train split)
+by `scripts/transfer.py`, or a store of your own labelled recordings
+(`scripts/extract.py --split_fractions=1,0,0`). Each batch holds `batch_size - 3`
+synthetic clips and 3 real ones, all of distinct subjects.
 """
 
 from configs import quick
 
 
 def get_config(arg=None):
-  c = quick.get_config(arg)
+  if arg not in (None, '', 'pretrain'):
+    raise ValueError(f'config argument {arg!r}: expected nothing or pretrain')
+  c = quick.get_config()
+  c.synthetic.knobs.lag_frames = (-4.0, 2.0)
+  c.data.root, c.data.store = 'data/synthetic-lag/raw', 'data/synthetic-lag/store'
   c.data.predict_crop = 'face'  # a user's videos are real faces, not centred synthetic ones
+  if arg == 'pretrain':
+    return c
   c.train.mix = 'data/ubfc-dev/face-train@3'
   c.train.steps = 300
   c.train.learning_rate = 1e-3

@@ -59,3 +59,21 @@ def test_command_line_prints_a_line_and_writes_json(tiny_run, tmp_path):
   assert proc.returncode == 0, proc.stderr
   assert 'ground_truth.txt: most likely' in proc.stdout
   assert json.loads(out.read_text())['chosen'] in videos[:2]
+
+
+def test_the_checkpoints_predict_crop_decides_how_a_users_videos_are_cropped(tiny_run, tmp_path):
+  import shutil
+  cfg, workdir, _ = tiny_run
+  heart, videos = _files(cfg)
+  assert predict.predict(workdir, str(heart), videos[:2])['crop'] == 'center'  # data.crop
+  copy = tmp_path / 'run'
+  shutil.copytree(workdir, copy)
+  saved = json.loads((copy / 'config.json').read_text())
+  saved['data']['predict_crop'] = 'none'  # as configs/real.py sets 'face' for real faces
+  (copy / 'config.json').write_text(json.dumps(saved))
+  result = predict.predict(copy, str(heart), videos[:2])
+  assert result['crop'] == 'none'
+  assert predict.predict(copy, str(heart), videos[:2], crop='center')['crop'] == 'center'
+  # The whole frame, not the centre: other pixels, other scores.
+  assert result['videos'][0]['score'] != predict.predict(
+      workdir, str(heart), videos[:2])['videos'][0]['score']
