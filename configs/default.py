@@ -84,7 +84,6 @@ def _model() -> ml_collections.ConfigDict:
   m.max_lag = 3  # heart-video lag searched by the waveform score, frames
   m.gain = 50.0  # relative colour change x gain before soft clipping
   m.norm_window = 0  # moving-mean window (frames) of the input normalisation; 0: clip
-  m.adaptive = 0  # pairs of CHROM-like adaptive colour projections beside the blocks; 0: none
   m.compute_dtype = 'float32'  # of the (2+1)D blocks; 'bfloat16' on GPUs (float32 weights)
   m.encode_chunk = 2  # clips per video-encoder pass on CPUs (cache); 0: whole batch
   # (2+1)D blocks as 'channels_first' matrix products (fastest on CPUs) or 'channels_last'

@@ -81,24 +81,6 @@ def test_normalise_video_exposes_relative_change():
   np.testing.assert_allclose(appearance, 100.25 / 255 - 0.5, rtol=1e-6)
 
 
-def test_adaptive_chrominance_cancels_white_light_and_keeps_the_pulse():
-  """With CHROM's projections, a brightness change common to R, G and B cancels (the
-  per-clip ratio of the two projections' spread), a green-led pulse does not."""
-  enc = video.AdaptiveChrominance(pairs=1, out_features=1, fps=30.0)
-  t = np.arange(64) / 30.0
-  weights = jnp.ones((1, 1, 2, 2, 1)) / 4
-  params = {'a': jnp.asarray(video.CHROM_X[:, None]), 'b': jnp.asarray(video.CHROM_Y[:, None]),
-            'out': {'kernel': jnp.ones((1, 1))}}
-  run = lambda rel: np.asarray(enc.apply({'params': params}, jnp.asarray(rel), weights))[0, :, 0]
-  light = np.sin(2 * np.pi * 1.3 * t)[None, :, None, None, None] * np.ones((1, 1, 2, 2, 3))
-  pulse = light * np.array([0.3, 1.0, 0.5])
-  assert np.abs(run(light)).max() < 1e-4
-  assert np.abs(run(pulse)).max() > 0.5
-  grads = jax.grad(lambda p: (enc.apply({'params': p}, jnp.asarray(light + pulse),
-                                        weights) ** 2).sum())(params)
-  assert all(np.isfinite(g).all() and np.abs(g).sum() > 0 for g in jax.tree.leaves(grads))
-
-
 def test_heart_encoders_shapes():
   grid = spectral.bpm_grid()
   _, h, rr = inputs(2)

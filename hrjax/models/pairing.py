@@ -33,7 +33,6 @@ class PairingModel(nn.Module):
   dtype: Any = None  # compute dtype of the video encoder's (2+1)D blocks; None: float32
   encode_chunk: int = 0  # clips per video-encoder pass (a CPU's caches); 0: the whole batch
   channels_first: bool = False  # the blocks as matmuls on [C, B, T, H, W] (channels_first.py)
-  adaptive: int = 0  # pairs of the video encoder's adaptive chrominance path; 0: none
 
   def setup(self):
     if self.representation not in REPRESENTATIONS:
@@ -42,8 +41,7 @@ class PairingModel(nn.Module):
     self.grid = spectral.bpm_grid()
     self.video_encoder = VideoEncoder(self.channels, self.features, self.gain,
                                       norm_window=self.norm_window, dtype=self.dtype,
-                                      channels_first=self.channels_first,
-                                      adaptive=self.adaptive, fps=self.fps)
+                                      channels_first=self.channels_first)
     if self.representation == 'waveform':
       self.heart_encoder = heart_encoders.WaveformEncoder(self.features)
     elif self.representation == 'hr':
@@ -142,8 +140,7 @@ def build_model(cfg, backend: str | None = None) -> PairingModel:
   return PairingModel(representation=m.representation, channels=tuple(m.channels),
                       features=m.features, fps=cfg.data.fps, max_lag=m.max_lag, gain=m.gain,
                       norm_window=m.norm_window, dtype=_compute_dtype(m.compute_dtype),
-                      encode_chunk=m.encode_chunk if cpu else 0, channels_first=channels_first,
-                      adaptive=m.adaptive)
+                      encode_chunk=m.encode_chunk if cpu else 0, channels_first=channels_first)
 
 
 BLOCK_LAYOUTS = ('auto', 'channels_first', 'channels_last')

@@ -10,12 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hrjax.models import spectral
 from hrjax.models.layers import FactorisedBlock, avg_pool_space, temporal_conv
-
-# CHROM's chrominance signals (de Haan & Jeetendra 2013) as rows over (R, G, B): the
-# adaptive path's initial projections.
-CHROM_X, CHROM_Y = np.array([3.0, -2.0, 0.0]), np.array([1.5, 1.0, -1.5])
 
 
 def moving_mean(x: jax.Array, window: int) -> jax.Array:
@@ -57,8 +52,6 @@ class VideoEncoder(nn.Module):
   norm_window: int = 0  # frames of the moving mean the input is normalised by; 0: clip mean
   dtype: Any = None  # compute dtype of the (2+1)D blocks (bfloat16 on GPUs); None: float32
   channels_first: bool = False  # the blocks as matmuls on [C, B, T, H, W] (channels_first.py)
-  adaptive: int = 0  # pairs of the adaptive chrominance path (`adaptive_chrominance`); 0: none
-  fps: float = 30.0  # frame rate (the adaptive path band-passes)
 
   @nn.compact
   def __call__(self, video: jax.Array) -> jax.Array:
@@ -66,7 +59,6 @@ class VideoEncoder(nn.Module):
     # 0-255 level; once divided by its mean and scaled by `gain` it is O(1) and survives.
     wide = jnp.promote_types(self.dtype or jnp.float32, jnp.float32)
     x, appearance = normalise_video(video, self.gain, window=self.norm_window, dtype=wide)
-    rel = x
     # A linear colour projection of the mean relative change (what GREEN, CHROM and
     # POS compute by hand) as a direct path; the convolutions learn what it misses.
     # The mean over pixels as a product with a 0/1 matrix: on the CPU XLA runs a
@@ -97,39 +89,4 @@ class VideoEncoder(nn.Module):
     pooled = (x * weights).sum(axis=(2, 3))  # [B, T, C]
     w_out = self.param('out', nn.initializers.lecun_normal(),
                        (3, pooled.shape[-1], self.out_features))
-    out = temporal_conv(pooled, w_out) + colour
-    if self.adaptive:
-      out = out + AdaptiveChrominance(self.adaptive, self.out_features, self.fps,
-                                      name='adaptive')(rel, weights)
-    return out
-
-
-def skin_colour(rel: jax.Array, weights: jax.Array) -> jax.Array:
-  """The relative colour change `[B, T, H, W, 3]` averaged with attention weights
-  `[B, 1, h, w, 1]` (brought up to the input's resolution): where the network looks, in
-  plain RGB, `[B, T, 3]`."""
-  b, t, h, w, _ = rel.shape
-  up = jax.image.resize(weights[:, 0, :, :, 0], (b, h, w), 'nearest')
-  up = up / up.sum(axis=(1, 2), keepdims=True)
-  return jnp.einsum('bthwc,bhw->btc', rel, up)
-
-
-class AdaptiveChrominance(nn.Module):
-  """CHROM's step, learned: `pairs` of colour projections (a, b) of the skin's colour change,
-  band-passed, combined as a - (std a / std b) * b per clip. The ratio adapts to each clip
-  (cancelling what both carry: light and motion), which a fixed projection cannot."""
-
-  pairs: int
-  out_features: int
-  fps: float
-
-  @nn.compact
-  def __call__(self, rel: jax.Array, weights: jax.Array) -> jax.Array:
-    rgb = spectral.fft_bandpass(skin_colour(rel, weights), self.fps)
-    noise = nn.initializers.normal(0.1)
-    shape = (3, self.pairs)
-    pa = self.param('a', lambda key, s: CHROM_X[:, None] + noise(key, s), shape)
-    pb = self.param('b', lambda key, s: CHROM_Y[:, None] + noise(key, s), shape)
-    a, b = rgb @ pa, rgb @ pb
-    ratio = jnp.sqrt((a * a).mean(1, keepdims=True) / ((b * b).mean(1, keepdims=True) + 1e-6))
-    return nn.Dense(self.out_features, use_bias=False, name='out')(a - ratio * b)
+    return temporal_conv(pooled, w_out) + colour
