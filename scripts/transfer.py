@@ -10,13 +10,16 @@ test split (shown first, for reference only).
 
 Test sets: the config's own test split; ubfc-dev real faces (`--ubfc_root`, face crop,
 extracted once into `--ubfc_store`; its training store `--ubfc_train_store` too, which a
-recipe may mix in with `train.mix`); any further `--eval_store`. When the recipe trains on
-a test set's recordings (a `train.mix` store extracted from the same folder), every seed
-is trained once per subject with that subject left out (`train.mix_exclude`), and the
-set's figure pools the trials whose heart is the left-out subject's: no figure comes from
-a heart the model was trained on. `{seed}` in a `--set` value is replaced by the seed.
+recipe may mix in with `train.mix`); for rate-only recipes (`model.representation='hr'`)
+bias-eval's real skin-region videos with one mean rate each (`--bias_root`, likewise two
+stores); any further `--eval_store`. When the recipe trains on a test set's recordings (a
+`train.mix` store extracted from the same folder), every seed is trained once per fold of
+subjects (one subject each up to `--max_folds` subjects, else that many folds) with the
+fold's subjects left out (`train.mix_exclude`), and the set's figure pools the trials
+whose heart is a left-out subject's: no figure comes from a heart the model was trained
+on. `{seed}` in a `--set` value is replaced by the seed.
 
-Each run is `python -m hrjax.main --config CONFIG --workdir RUNS/NAME-seedS[/loso-K]
+Each run is `python -m hrjax.main --config CONFIG --workdir RUNS/NAME-seedS[/FOLD]
 --config.seed=S ...` (resuming from its checkpoints), then `--mode eval` on each set.
 """
 
@@ -47,6 +50,14 @@ flags.DEFINE_string('ubfc_store', 'data/ubfc-dev/face-store', 'Its test store (f
 flags.DEFINE_string('ubfc_train_store', 'data/ubfc-dev/face-train',
                     'Its training store (every subject, train stride), for recipes that mix it in.')
 flags.DEFINE_multi_string('eval_store', [], 'A further clip store to test on (its test split).')
+flags.DEFINE_string('bias_root', '../shared/data/bias-eval-india', 'roi_mean_hr-layout folder of '
+                    'real skin-region videos with one mean rate each: a rate-only test set, for '
+                    "recipes whose heart is 'hr' (skipped with a note when missing; empty: skip).")
+flags.DEFINE_string('bias_store', 'data/bias-eval/test-store', 'Its test store (no crop).')
+flags.DEFINE_string('bias_train_store', 'data/bias-eval/train-store',
+                    'Its training store (every subject), for recipes that mix it in.')
+flags.DEFINE_integer('max_folds', 5, 'A set the recipe trains on is split into at most this many '
+                     'folds of subjects (one per subject when it has no more).')
 flags.DEFINE_string('runs', 'runs/transfer', "Parent folder of the runs' workdirs.")
 flags.DEFINE_string('peers_python', '', "Python with the `peers` extra (open-rppg) installed, "
                     'to score its pretrained models on every set (scripts/peers.py, in its own '
@@ -55,6 +66,9 @@ flags.DEFINE_list('peer_models', ['FacePhys.rlap'], 'open-rppg models to score.'
 flags.DEFINE_string('peers_cache', 'runs/peers', "Where the peers' reports are kept (they do "
                     'not depend on the recipe: computed once per store and model list).')
 flags.DEFINE_string('out', 'docs/transfer.md', 'Markdown tables to write (after every seed).')
+flags.DEFINE_boolean('reuse', False, "Keep a run's or a set's report.json when it is newer than "
+                     "the workdir's newest checkpoint instead of evaluating again (more seeds "
+                     "added to a table); a seed's minutes are then those it took when it ran.")
 
 
 def run(cmd: list[str]) -> float:
@@ -70,19 +84,31 @@ def main_command(workdir: Path, seed: str, *extra: str) -> list[str]:
           f'--config.seed={seed}', '--noprogress', *[f'--config.{s}' for s in sets], *extra]
 
 
-def ensure_ubfc_stores() -> list[str]:
-  """The ubfc-dev test store (and training store), extracted once; [] without the data."""
-  if not FLAGS.ubfc_root:
-    return []
-  if not Path(FLAGS.ubfc_root).is_dir():
-    print(f'note: {FLAGS.ubfc_root} not found: no real-face rows', flush=True)
-    return []
-  extract = [sys.executable, 'scripts/extract.py', '--dataset=ubfc_rppg', '--crop=face',
-             f'--root={FLAGS.ubfc_root}', '--noprogress']
-  for store, fractions in ((FLAGS.ubfc_store, '0,0,1'), (FLAGS.ubfc_train_store, '1,0,0')):
-    if not (Path(store) / 'header.json').is_file():
-      run(extract + [f'--store={store}', f'--split_fractions={fractions}'])
-  return [FLAGS.ubfc_store]
+def ensure_real_stores(representation: str) -> tuple[list[str], list[str]]:
+  """The real test stores (and their training stores) this machine has, extracted once;
+  and notes on the sets left out."""
+  sets = [('ubfc-dev real faces', FLAGS.ubfc_root, 'ubfc_rppg', 'face', FLAGS.ubfc_store,
+           FLAGS.ubfc_train_store, False),
+          ('bias-eval rate-only regions', FLAGS.bias_root, 'roi_mean_hr', 'none', FLAGS.bias_store,
+           FLAGS.bias_train_store, True)]
+  stores, notes = [], []
+  for label, root, dataset, crop, store, train_store, rate_only in sets:
+    if not root:
+      continue
+    if not Path(root).is_dir():
+      notes.append(f'{label}: {root} not found, no rows')
+      continue
+    if rate_only and representation != 'hr':
+      notes.append(f"{label}: not tested, the recipe's heart is {representation!r} and the set "
+                   "has only a mean rate per video (recipes with model.representation='hr')")
+      continue
+    extract = [sys.executable, 'scripts/extract.py', f'--dataset={dataset}', f'--crop={crop}',
+               f'--root={root}', '--noprogress']
+    for path, fractions in ((store, '0,0,1'), (train_store, '1,0,0')):
+      if not (Path(path) / 'header.json').is_file():
+        run(extract + [f'--store={path}', f'--split_fractions={fractions}'])
+    stores.append(store)
+  return stores, notes
 
 
 def store_root(store: str) -> str | None:
@@ -97,17 +123,20 @@ def trained_on(config_mix: str, store: str) -> bool:
   return root is not None and any(store_root(m) == root for m in mixed)
 
 
-def recipe_mix() -> str:
-  """The recipe's `train.mix`: from --set, else the config file's own value."""
+def recipe_value(key: str):
+  """A field of the recipe's config (e.g. 'train.mix'): from --set, else the config file's."""
   for s in FLAGS.set:
-    key, _, value = s.partition('=')
-    if key == 'train.mix':
+    name, _, value = s.partition('=')
+    if name == key:
       return value
   path, _, arg = FLAGS.config.partition(':')
   spec = importlib.util.spec_from_file_location('transfer_recipe', path)
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
-  return module.get_config(arg or None).train.mix
+  value = module.get_config(arg or None)
+  for part in key.split('.'):
+    value = value[part]
+  return value
 
 
 def test_subjects(store: str) -> list[str]:
@@ -115,34 +144,74 @@ def test_subjects(store: str) -> list[str]:
   return sorted({json.loads(r)['subject'] for r in rows}, key=lambda s: (len(s), s))
 
 
+def has_waveform(store: str) -> bool:
+  first = (Path(store) / 'test' / 'clips.jsonl').read_text().splitlines()[0]
+  return bool(json.loads(first).get('has_waveform', True))
+
+
+def subject_folds(subjects: list[str], max_folds: int) -> dict[str, list[str]]:
+  """{workdir name: subjects it leaves out}: one fold per subject (`loso-S`) when there are
+  at most `max_folds`, else `max_folds` folds dealt round the sorted subjects."""
+  if len(subjects) <= max_folds:
+    return {f'loso-{s}': [s] for s in subjects}
+  k = max_folds
+  return {f'fold{i + 1}-of-{k}': subjects[i::k] for i in range(k)}
+
+
+def fresh(report: Path, workdir: Path) -> bool:
+  """--reuse and `report` was written after the newest checkpoint of `workdir`."""
+  steps = list((workdir / 'checkpoints').glob('*'))
+  return (FLAGS.reuse and report.is_file() and bool(steps) and
+          report.stat().st_mtime > max(p.stat().st_mtime for p in steps))
+
+
+def train_run(workdir: Path, seed: str, *extra: str) -> tuple[dict, float]:
+  """Train (resuming) and evaluate on the config's own test split: its report, seconds."""
+  report = workdir / 'eval' / 'report.json'
+  seconds = 0.0 if fresh(report, workdir) else run(main_command(workdir, seed, *extra))
+  return json.loads(report.read_text()), seconds
+
+
 def evaluate_on(workdir: Path, seed: str, store: str) -> tuple[dict, float]:
   report_dir = workdir / f'eval-{store.strip("/").replace("/", "-")}'
-  seconds = run(main_command(workdir, seed, '--mode=eval', f'--config.data.store={store}',
-                             f'--report_dir={report_dir}'))
+  seconds = 0.0
+  if not fresh(report_dir / 'report.json', workdir):
+    seconds = run(main_command(workdir, seed, '--mode=eval', f'--config.data.store={store}',
+                               f'--report_dir={report_dir}'))
   return json.loads((report_dir / 'report.json').read_text()), seconds
 
 
 def one_seed(seed: str, name: str, stores: list[str], loso: dict[str, bool]) -> tuple[dict, float]:
-  """Train and evaluate one seed: {store: report or pooled LOSO report}, seconds."""
+  """Train and evaluate one seed: {store: report or pooled held-out report}, seconds (as
+  first measured, kept in the seed's `transfer-seconds.json`, when everything was reused)."""
   base = Path(FLAGS.runs) / f'{name}-seed{seed}'
-  seconds, out = 0.0, {}
+  seconds, out, ran = 0.0, {}, []
   if not all(loso.values()) or not stores:
-    seconds += run(main_command(base, seed))
-    out['(config)'] = json.loads((base / 'eval' / 'report.json').read_text())
+    out['(config)'], s = train_run(base, seed)
+    seconds += s
+    ran.append(s > 0)
   for store in stores:
     if not loso[store]:
       out[store], s = evaluate_on(base, seed, store)
       seconds += s
+      ran.append(s > 0)
       continue
     folds = {}
-    for subject in test_subjects(store):
-      fold = base / f'loso-{subject}'
-      seconds += run(main_command(fold, seed, f'--config.train.mix_exclude={subject}'))
-      folds[subject], s = evaluate_on(fold, seed, store)
-      seconds += s
+    for fold_name, held_out in subject_folds(test_subjects(store), FLAGS.max_folds).items():
+      fold = base / fold_name
+      own, s = train_run(fold, seed, f'--config.train.mix_exclude={",".join(held_out)}')
+      report, t = evaluate_on(fold, seed, store)
+      folds.update({subject: report for subject in held_out})
+      seconds += s + t
+      ran += [s > 0, t > 0]
       # Trained on every set's recordings: the own test split from the first fold's run.
-      out.setdefault('(config)', json.loads((fold / 'eval' / 'report.json').read_text()))
+      out.setdefault('(config)', own)
     out[store] = transfer_table.pool_loso(folds, store)
+  record = base / 'transfer-seconds.json'
+  if any(ran):  # complete: every run of the seed took its time here
+    record.write_text(json.dumps(dict(seconds=seconds, complete=all(ran))))
+  elif record.is_file():
+    seconds = json.loads(record.read_text())['seconds']
   return out, seconds
 
 
@@ -169,10 +238,13 @@ def main(argv):
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   path, _, arg = FLAGS.config.partition(':')
   name = Path(path).stem + (f'-{arg}' if arg else '')
-  stores = ensure_ubfc_stores() + FLAGS.eval_store
-  mix = recipe_mix()
+  stores, set_notes = ensure_real_stores(recipe_value('model.representation'))
+  stores += FLAGS.eval_store
+  mix = recipe_value('train.mix')
   loso = {s: trained_on(mix, s) for s in stores}
-  peers, notes = peer_reports(stores)
+  # The peers estimate a pulse to correlate with a waveform; rate-only sets go without them.
+  peers, notes = peer_reports([s for s in stores if has_waveform(s)])
+  notes = (*set_notes, *notes)
   reports, minutes = {}, {}
   out = Path(FLAGS.out)
   for seed in FLAGS.seeds:

@@ -7,6 +7,8 @@ import json
 import statistics
 from pathlib import Path
 
+import numpy as np
+
 from hrjax.evaluation.report import recording_cell, two_afc_cell
 
 
@@ -22,21 +24,35 @@ def _trials(store: str) -> tuple[dict, dict]:
           {s: len(v) * (m - len(v)) for s, v in recs.items()})
 
 
-def pool_loso(folds: dict[str, dict], store: str) -> dict:
-  """Reports of leave-one-subject-out runs ({left-out subject: report on `store`}) -> one
-  report-like dict: per method, the 2AFC (and per-recording 2AFC) over the trials whose
-  heart is the left-out subject's, pooled over the folds (every trial of the set once)."""
+def pool_loso(folds: dict[str, dict], store: str, resamples: int = 1000, seed: int = 0) -> dict:
+  """Reports of held-out-subject runs ({held-out subject: the report, on `store`, of the run
+  that left it out}; subjects left out together share a report) -> one report-like dict: per
+  method, the 2AFC (and per-recording 2AFC) over the trials whose heart is a held-out
+  subject's, pooled over the folds (every trial of the set once), with a 95% interval from
+  resampling subjects (their trial-weighted accuracies)."""
   clip_trials, rec_trials = _trials(store)
   first = next(iter(folds.values()))
+  subjects = list(folds)
+  draws = np.random.default_rng(seed).integers(0, len(subjects), (resamples, len(subjects)))
   methods = {}
   for name in first['methods']:
-    clip = sum(folds[s]['methods'][name]['per_subject_two_afc'][s] * clip_trials[s]
-               for s in folds) / sum(clip_trials[s] for s in folds)
-    rec = sum(folds[s]['methods'][name]['recording']['per_subject'][s] * rec_trials[s]
-              for s in folds) / sum(rec_trials[s] for s in folds)
-    methods[name] = dict(two_afc=clip, recording=dict(two_afc=rec))
+    clip = _pooled([folds[s]['methods'][name]['per_subject_two_afc'][s] for s in subjects],
+                   [clip_trials[s] for s in subjects], draws)
+    rec = _pooled([folds[s]['methods'][name]['recording']['per_subject'][s] for s in subjects],
+                  [rec_trials[s] for s in subjects], draws)
+    methods[name] = dict(two_afc=clip[0], two_afc_ci95=clip[1],
+                         recording=dict(two_afc=rec[0], two_afc_ci95=rec[1]))
+  runs = len({id(r) for r in folds.values()})
   return dict(store=store, split=first['split'], clips=first['clips'],
-              subjects=first['subjects'], loso=True, methods=methods)
+              subjects=first['subjects'], loso=True, folds=runs, methods=methods)
+
+
+def _pooled(accuracy: list[float], trials: list[int], draws: np.ndarray) -> tuple[float, list]:
+  """Trial-weighted mean accuracy over subjects, and its 2.5-97.5% range over `draws`
+  (rows of subject indices drawn with replacement)."""
+  a, w = np.asarray(accuracy, float), np.asarray(trials, float)
+  boot = (a[draws] * w[draws]).sum(1) / np.maximum(w[draws].sum(1), 1e-12)
+  return float((a * w).sum() / w.sum()), [float(q) for q in np.percentile(boot, [2.5, 97.5])]
 
 
 def spread(values: list[float]) -> str:
@@ -54,9 +70,15 @@ def _cell(method: dict) -> str:
   return f"{method['two_afc']:.3f}; rec {method['recording']['two_afc']:.3f}"
 
 
+def held_out_label(report: dict) -> str:
+  folds = report.get('folds', report['subjects'])
+  return ('leave-one-subject-out' if folds == report['subjects']
+          else f'subject {folds}-fold')
+
+
 def set_label(store: str, report: dict) -> str:
   kind = 'own generator, test split (reference only, not for choosing)' if store == '(config)' \
-      else 'leave-one-subject-out' if report.get('loso') else 'never trained on'
+      else held_out_label(report) if report.get('loso') else 'never trained on'
   return (f"{report['store']} [{report['split']}], {report['clips']} clips, "
           f"{report['subjects']} subjects: {kind}")
 
@@ -100,9 +122,9 @@ def markdown(config: str, command: str, reports: dict[str, dict], minutes: dict[
         f"{reports[seed][s]['methods']['hrjax']['two_afc']:.3f}" for s in stores) +
         f' | {minutes[seed]:.1f} |')
   if any(loso.values()):
-    out += ['', 'Leave-one-subject-out sets: each seed trained once per subject with that '
-            "subject's recordings left out of `train.mix`; a set's figure pools the trials whose "
-            "heart is the left-out subject's (the foils' videos were trained on, with their own "
-            'hearts).']
+    out += ['', 'Held-out-subject sets (leave-one-subject-out, or subject k-fold): each seed '
+            "trained once per fold with the fold's subjects left out of `train.mix`; a set's "
+            "figure pools the trials whose heart is a left-out subject's (foil videos may be "
+            "trained on, with their own hearts), its interval resamples the subjects."]
   out += [''] + [f'Note: {n}' for n in notes] if notes else []
   return '\n'.join(out) + '\n'

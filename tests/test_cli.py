@@ -117,3 +117,16 @@ def test_transfer_pools_leave_one_subject_out_folds_and_tabulates_seeds(tmp_path
   assert '0.850 ± 0.071 (0.800-0.900)' in text
   assert 'leave-one-subject-out | 0.750 ± 0.000' in text
   assert '| 1 | 0.800 | 0.750 | 2.0 |' in text
+  lo, hi = pooled['methods']['hrjax']['two_afc_ci95']
+  assert 0.5 <= lo < 0.75 < hi <= 1.0  # resampling subjects: a alone 1.0, b alone 0.5
+
+  # Subjects left out together share one run's report: a 2-subject set in one fold.
+  together = report({'a': 1.0, 'b': 0.5}, {'a': 1.0, 'b': 1.0})
+  grouped = transfer_table.pool_loso({'a': together, 'b': together}, str(tmp_path))
+  assert grouped['methods']['chrom']['two_afc'] == pytest.approx(0.75)
+  assert transfer_table.held_out_label(grouped) == 'subject 1-fold'
+  import transfer
+  assert transfer.subject_folds(['1', '2', '3'], 5) == {'loso-1': ['1'], 'loso-2': ['2'],
+                                                        'loso-3': ['3']}
+  assert transfer.subject_folds([str(i) for i in range(1, 8)], 3) == {
+      'fold1-of-3': ['1', '4', '7'], 'fold2-of-3': ['2', '5'], 'fold3-of-3': ['3', '6']}
