@@ -121,6 +121,9 @@ def _eval() -> ml_collections.ConfigDict:
   e.n_way_trials = 2000
   e.baselines = ('green', 'chrom', 'pos')  # classical rPPG scored on the same pairs
   e.seed = 0
+  # Score each video and its mirror image and average (evaluation and `hrjax.predict`):
+  # twice the encoder's work, less of the noise of where the attention happens to look.
+  e.mirror_average = False
   return e
 
 

@@ -26,6 +26,7 @@ def get_config(arg=None):
   c.synthetic.knobs.lag_frames = (-4.0, 2.0)
   c.data.root, c.data.store = 'data/synthetic-lag/raw', 'data/synthetic-lag/store'
   c.data.predict_crop = 'face'  # a user's videos are real faces, not centred synthetic ones
+  c.eval.mirror_average = True  # docs/transfer.md: the fine-tuned seeds' folds, with and without
   if arg == 'pretrain':
     return c
   c.train.mix = 'data/ubfc-dev/face-train@3'

@@ -1,6 +1,8 @@
 """The real evaluation code on a fake model with known scores (scenic-style): every heart
 against every video over several padded eval batches, then the summary, checked by hand."""
 
+import dataclasses
+
 import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
@@ -70,3 +72,21 @@ def test_learned_scores_over_padded_batches_and_the_summary_by_hand():
   pairs = scoring.score_pairs(FixedScores(), {}, _split().video, _split().heart,
                               _split().rr, mesh, batch=4)
   np.testing.assert_array_equal(pairs, np.diag(want))
+
+
+def test_mirror_average_scores_each_video_and_its_mirror_image():
+  """Left pixels carry the code, right pixels the code + 4: mirrored, the fake model reads
+  the right ones, so each score is the mean of the two readings' scores."""
+  split = _split()
+  video = np.array(split.video)
+  video[:, :, :, 1] += 4
+  split = dataclasses.replace(split, video=video)
+  mesh = parallel.data_mesh()
+  h, v = HEART_CODE[:, None].astype(float), VIDEO_CODE[None, :].astype(float)
+  want = -0.5 * ((h - v) ** 2 + (h - v - 4) ** 2)
+  np.testing.assert_allclose(scoring.learned_scores(FixedScores(), {}, split, 8, mesh,
+                                                    mirror=True), want)
+  np.testing.assert_allclose(scoring.score_pairs(FixedScores(), {}, video, split.heart, split.rr,
+                                                 mesh, batch=4, mirror=True), np.diag(want))
+  plain = scoring.learned_scores(FixedScores(), {}, split, 8, mesh)
+  np.testing.assert_array_equal(plain, -(h - v) ** 2)  # without: the left pixels only

@@ -52,7 +52,8 @@ def evaluate(model: PairingModel, params, cfg, mesh) -> dict:
   if len(np.unique(subjects)) < 2:
     raise ValueError(f'{store}/{split_name}: fewer than two subjects, no trials to score')
   t0 = time.time()
-  methods = {'hrjax': scoring.learned_scores(model, params, split, cfg.eval.batch_size, mesh)}
+  methods = {'hrjax': scoring.learned_scores(model, params, split, cfg.eval.batch_size, mesh,
+                                             mirror=cfg.eval.get('mirror_average', False))}
   for name in cfg.eval.baselines:
     methods[name] = baselines.baseline_scores(name, split, model.representation, model.fps,
                                               model.max_lag)

@@ -38,24 +38,42 @@ def compile_scoring(model: PairingModel, mesh) -> Scorer:
       pair_scores=jax.jit(lambda p, v, h, rr: apply(model.pair_scores)({'params': p}, v, h, rr)))
 
 
+def mirrored(video: np.ndarray) -> np.ndarray:
+  """Clips `[..., H, W, 3]` mirrored left to right (a face's pulse does not care)."""
+  return np.ascontiguousarray(video[..., ::-1, :])
+
+
 def learned_scores(model: PairingModel, params, split: clip_store.Split, batch_size: int,
-                   mesh) -> np.ndarray:
-  """`[N, N]` scores of the learned model over a whole split."""
+                   mesh, mirror: bool = False) -> np.ndarray:
+  """`[N, N]` scores of the learned model over a whole split. `mirror`: each score is the
+  mean of the video's and its mirror image's (a test-time average of two views)."""
   scorer = compile_scoring(model, mesh)
-  hs, vs = [], []
+  hs, vs, ms = [], [], []
   for batch, n in pipeline.eval_batches(split, batch_size):
     b = parallel.put_batch(distributed.process_slice(batch), mesh)
     vs.append(np.asarray(scorer.encode_video(params, b['video']))[:n])
     hs.append(np.asarray(scorer.encode_heart(params, b['heart'], b['rr']))[:n])
+    if mirror:
+      flipped = dict(batch, video=mirrored(batch['video']))
+      m = parallel.put_batch(distributed.process_slice(flipped), mesh)
+      ms.append(np.asarray(scorer.encode_video(params, m['video']))[:n])
   h, v = np.concatenate(hs), np.concatenate(vs)
-  return np.asarray(scorer.similarity(params, h, v))
+  scores = np.asarray(scorer.similarity(params, h, v))
+  if mirror:
+    scores = 0.5 * (scores + np.asarray(scorer.similarity(params, h, np.concatenate(ms))))
+  return scores
 
 
 def score_pairs(model: PairingModel, params, video: np.ndarray, heart: np.ndarray,
-                rr: np.ndarray, mesh=None, batch: int = 32) -> np.ndarray:
+                rr: np.ndarray, mesh=None, batch: int = 32, mirror: bool = False) -> np.ndarray:
   """Each clip's own-pair score `[N]` over `video [N, ...]`, `heart`, `rr`, `batch` at a time
-  (on one device; `mesh`, default every device, only picks the cached scorer)."""
+  (on one device; `mesh`, default every device, only picks the cached scorer); `mirror` as
+  in `learned_scores`."""
   pair_scores = compile_scoring(model, mesh or parallel.data_mesh()).pair_scores
-  return np.concatenate([np.asarray(pair_scores(params, video[i:i + batch], heart[i:i + batch],
-                                                rr[i:i + batch]))
-                         for i in range(0, len(video), batch)])
+
+  def scores(v):
+    return np.concatenate([np.asarray(pair_scores(params, v[i:i + batch], heart[i:i + batch],
+                                                  rr[i:i + batch]))
+                           for i in range(0, len(v), batch)])
+
+  return 0.5 * (scores(video) + scores(mirrored(video))) if mirror else scores(video)
