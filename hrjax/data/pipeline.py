@@ -64,7 +64,8 @@ class SubjectBatches:
     self.sources = (Source(store, split, own),) + tuple(mix)
     for m in mix:
       if m.shape != self.sources[0].shape:
-        raise ValueError(f'{m.store}: clips of shape {m.shape}, {store} holds {self.sources[0].shape}')
+        raise ValueError(f'{m.store}: clips of shape {m.shape}, '
+                         f'{store} holds {self.sources[0].shape}')
     if own > len(self.sources[0].clips_of):
       raise ValueError(f'{store}/{split}: batch_size {own} exceeds the '
                        f'{len(self.sources[0].clips_of)} distinct subjects a batch can hold')

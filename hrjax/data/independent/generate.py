@@ -85,7 +85,8 @@ def render_recording(out_dir: str, seed: int, subject: int, duration_s: float, f
   frames = np.empty((len(t), size, size, 3), np.uint8)
   for i in range(len(t)):
     m = scene.shift(stack, dx[i], dy[i])[lo:hi, lo:hi]
-    albedo, shade, perf, spec, alpha = m[..., :3], m[..., 3:4], m[..., 4:5], m[..., 5:6], m[..., 6:7]
+    albedo, shade, perf, spec, alpha = (m[..., :3], m[..., 3:4], m[..., 4:5], m[..., 5:6],
+                                        m[..., 6:7])
     albedo = albedo + blink[i] * m[..., 7:8] * (layers.skin * 0.9 - albedo)
     albedo = albedo * (1 - 0.85 * mouth[i] * m[..., 8:9])
     level = np.clip(np.rint(m[..., 9]), 0, scene.DELAY_LEVELS - 1).astype(int)
