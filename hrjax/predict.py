@@ -8,7 +8,9 @@ r"""Which of these videos shows the person whose heart this is? A trained model 
 Each video is decoded and cropped the way the checkpoint's config says
 (`data.predict_crop`, else the crop of its training store; or --crop), cut
 into clips, and every clip is scored against the heart signal at the same
-moments (heart time = video time + --offset_s). A video's score is the mean of
+moments (heart time = video time + --offset_s; a heart file's own clock counts from
+its first sample, so a heart and a video that started together need no offset, as in
+extraction). A video's score is the mean of
 its clips' scores; the probability is a softmax over the candidates.
 Each video is scored on its own, so the order they are given in cannot matter.
 """

@@ -3,6 +3,7 @@
 Every file is written here (tests/ingest_files.py); nothing is read from outside.
 """
 
+import dataclasses
 import shutil
 
 import numpy as np
@@ -291,3 +292,33 @@ def test_the_independent_generator_writes_a_ubfc_folder_with_a_visible_aligned_p
     g, h = signal.filtfilt(b, a, green), signal.filtfilt(b, a, split.heart[i, :, 0])
     best = max(np.corrcoef(np.roll(g, k)[8:-8], h[8:-8])[0, 1] for k in range(-5, 6))
     assert best > 0.3, (i, best)
+
+
+def test_a_heart_clock_that_starts_late_maps_onto_the_video_the_same_in_predict_and_extraction(
+    tmp_path):
+  """Real UBFC-rPPG files (subject4: 23.575 s) stamp the first frame late. Prediction reads
+  the heart file on its own (no frame times) and must align it as extraction does; a PPG
+  table whose time column starts late is likewise taken as started with the video."""
+  beats = files.beats_for(5, 3)
+  folder = tmp_path / 'raw' / 'subject1'
+  files.write_ubfc(folder, beats, 150)
+  gt = folder / 'ground_truth.txt'
+  lines = gt.read_text().splitlines()
+  late = np.array(lines[2].split(), float) + 23.575
+  gt.write_text('\n'.join(lines[:2] + [' '.join(f'{x:.6f}' for x in late)]) + '\n')
+  _extract('ubfc_rppg', tmp_path / 'raw', tmp_path / 'store',
+           settings=dataclasses.replace(SETTINGS, split_fractions=(0.0, 0.0, 1.0)))
+  stored = clip_store.open_split(tmp_path / 'store', 'test')
+  series, kind = heart_files.read_heart(str(gt))
+  assert kind == 'ubfc' and series.t[0] == 0.0
+  clips = extract.video_clips(folder / 'vid.mp4', series, gt, SETTINGS)
+  assert len(clips) == len(stored) >= 1  # the whole video covered, as in the store
+  for clip, row in zip(clips, stored.rows):  # the store keeps the file's own clock
+    assert clip.row['start_s'] == pytest.approx(row['start_s'] - 23.575, abs=1e-3)
+  np.testing.assert_allclose(np.stack([c.heart for c in clips]), stored.heart, atol=1e-3)
+
+  ppg = np.array(lines[0].split(), float)
+  (tmp_path / 'p.csv').write_text('\n'.join(f'{t + 1000.0:.4f},{v:.6f}'
+                                           for t, v in zip(late, ppg)))
+  table = heart_files.read_ppg(tmp_path / 'p.csv')
+  np.testing.assert_allclose(table.t, series.t, atol=1e-3)

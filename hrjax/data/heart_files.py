@@ -13,8 +13,12 @@
   oximeter timestamps, the waveform).
 
 Times are seconds from the start of the file, or from the start trigger when a
-window is given (PURE: from the first image). `read_heart` reads any of them,
-guessing the kind from the name. Every problem is an `InputError` naming the file.
+window is given (PURE: from the first image): a time column counts from its first
+sample, whatever clock the logger wrote (UBFC-rPPG's frame times start at 17 or 23 s in
+some subjects). A heart file and a video are thus taken to have started together;
+`offset_s` says otherwise (heart time = video time + offset_s), the same in extraction
+and prediction. `read_heart` reads any of them, guessing the kind from the name. Every
+problem is an `InputError` naming the file.
 """
 
 from __future__ import annotations
@@ -241,7 +245,8 @@ def read_ppg(path: str | Path, fs: float | None = None, channel: str | None = No
   no_nans(path, 'the time column', t)
   if len(t) < 10:
     raise InputError(path, f'only {len(t)} PPG samples')
-  return heart.from_ppg(repair_timestamps(t, path), ppg)
+  t = repair_timestamps(t, path)
+  return heart.from_ppg(t - t[0], ppg)
 
 
 def read_rate(source: str | Path) -> heart.HeartSeries:
@@ -256,6 +261,7 @@ def read_rate(source: str | Path) -> heart.HeartSeries:
       t, rates = always, np.full(2, table[0, 0])
     elif table.shape[1] == 2:
       t, rates = repair_timestamps(table[:, 0], where), table[:, 1]
+      t = t - t[0]
     else:
       raise InputError(where, 'expected one bpm value or two columns (time in s, bpm)')
   no_nans(where, 'the heart rate', rates)
@@ -368,8 +374,10 @@ def read_heart(source: str, kind: str = 'auto', channel: str | None = None,
   kind = guess_kind(source) if kind == 'auto' else kind
   if kind in HEART_KINDS:
     return read_heart_file(source, kind, channel, start_code, end_code, fs), kind
-  if kind == 'ubfc':
-    return read_ubfc_heart(Path(source)), kind
+  if kind == 'ubfc':  # on the clock of its video's first frame, as extraction reads it
+    series = read_ubfc_heart(Path(source))
+    t0 = float(series.t[0])
+    return dataclasses.replace(series, t=series.t - t0, beats=series.beats - t0), kind
   if kind == 'pure':
     return read_pure_heart(Path(source)), kind
   raise ValueError(f'unknown heart kind {kind!r}; known: {", ".join(SOURCE_KINDS)}')
