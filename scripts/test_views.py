@@ -1,0 +1,97 @@
+r"""Test-time views on held-out-subject folds: does scoring a video's mirror image or its
+pixel shifts beside it, and averaging, change the 2AFC on faces the folds never saw?
+
+  python scripts/test_views.py --runs runs/transfer-real/real --seeds 0,1,2 \
+      --store data/ubfc-dev/face-store
+
+Every fold workdir `RUNS-seedS/loso-*` (or `fold*`) of `scripts/transfer.py` scores the
+store's test split once per view (as is; mirrored; shifted 2 pixels up, down, left, right;
+and both); each view set averages its views' scores, and its figure pools the trials whose
+heart is a left-out subject's, as the protocol does. Prints a Markdown table per seed and
+the mean ± sd over seeds.
+"""
+
+import dataclasses
+import json
+import statistics
+import sys
+from pathlib import Path
+
+import numpy as np
+from absl import app, flags, logging
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import transfer_table  # noqa: E402
+
+from hrjax.data import clip_store  # noqa: E402
+from hrjax.evaluation import metrics, recordings, scoring  # noqa: E402
+from hrjax.training import parallel, restore  # noqa: E402
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string('runs', None, 'Workdir prefix: RUNS-seedS/loso-* are the folds.',
+                    required=True)
+flags.DEFINE_list('seeds', ['0'], 'Seeds (RUNS-seedS).')
+flags.DEFINE_string('store', 'data/ubfc-dev/face-store', 'Store whose test split is scored.')
+
+SHIFTS = ((2, 0), (-2, 0), (0, 2), (0, -2))
+VIEW_SETS = {'as is': [(False, (0, 0))],
+             'mirrored too': [(False, (0, 0)), (True, (0, 0))],
+             'shifted too': [(False, (0, 0))] + [(False, s) for s in SHIFTS],
+             'both': [(m, s) for m in (False, True) for s in ((0, 0),) + SHIFTS]}
+
+
+def view(video: np.ndarray, mirror: bool, shift: tuple[int, int]) -> np.ndarray:
+  v = video[:, :, :, ::-1] if mirror else video
+  return np.ascontiguousarray(np.roll(v, shift, axis=(2, 3)) if any(shift) else v)
+
+
+def fold_report(workdir: Path, split: clip_store.Split, mesh) -> tuple[list[str], dict]:
+  """A fold's left-out subjects and a report-like dict: per view set, per subject 2AFC."""
+  trained = restore.load(workdir)
+  held_out = trained.config.train.mix_exclude.split(',')
+  video = np.asarray(split.video)
+  scores = {}
+  for key in {k for keys in VIEW_SETS.values() for k in keys}:
+    viewed = dataclasses.replace(split, video=view(video, *key))
+    scores[key] = scoring.learned_scores(trained.model, trained.params, viewed, 32, mesh)
+  methods = {}
+  for name, keys in VIEW_SETS.items():
+    s = np.mean([scores[k] for k in keys], axis=0)
+    methods[name] = dict(per_subject_two_afc=metrics.per_subject_two_afc(s, split.subjects),
+                         recording=recordings.recording_two_afc(s, split.rows))
+  return held_out, dict(split='test', clips=len(split),
+                        subjects=len(set(split.subjects)), methods=methods)
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  logging.set_verbosity(logging.WARNING)  # orbax logs every restore
+  split = clip_store.open_split(FLAGS.store, 'test')
+  mesh = parallel.data_mesh()
+  pooled = {}
+  for seed in FLAGS.seeds:
+    base = Path(f'{FLAGS.runs}-seed{seed}')
+    folds = {}
+    for workdir in sorted([*base.glob('loso-*'), *base.glob('fold*')]):
+      held_out, report = fold_report(workdir, split, mesh)
+      folds.update({s: report for s in held_out})
+    if not folds:
+      raise SystemExit(f'{base}: no loso-* or fold* workdirs')
+    pooled[seed] = transfer_table.pool_loso(folds, FLAGS.store)['methods']
+    print(f'seed {seed}: ' + json.dumps({k: round(v['two_afc'], 3)
+                                         for k, v in pooled[seed].items()}), flush=True)
+  print(f'\n{FLAGS.store}, held-out subjects, 2AFC per clip (views averaged)\n')
+  print('| views | ' + ' | '.join(f'seed {s}' for s in FLAGS.seeds) + ' | mean ± sd |')
+  print('|' + ' --- |' * (len(FLAGS.seeds) + 2))
+  for name in VIEW_SETS:
+    values = [pooled[s][name]['two_afc'] for s in FLAGS.seeds]
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    print(f'| {name} | ' + ' | '.join(f'{v:.3f}' for v in values) +
+          f' | {statistics.fmean(values):.3f} ± {sd:.3f} |')
+
+
+if __name__ == '__main__':
+  app.run(main)
