@@ -1,11 +1,14 @@
 """End to end on a tiny generated store: checkpoints, TensorBoard, report; resume exactly."""
 
 import json
+import shutil
 
 import jax
 import numpy as np
+import pytest
 
 from hrjax.data import clip_store
+from hrjax.errors import InputError
 from hrjax.evaluation import evaluate
 from hrjax.training import restore, train
 
@@ -68,4 +71,26 @@ def test_fine_tuning_starts_from_another_runs_parameters_with_a_mixed_store(tiny
   assert step == 1
   # The schedule's first learning rate is 0: one step leaves the parameters it started from.
   for a, b in zip(jax.tree.leaves(p_source), jax.tree.leaves(p_tuned)):
+    np.testing.assert_array_equal(a, b)
+
+
+def test_an_unreadable_newest_checkpoint_is_named_skipped_and_trained_again(tiny_run, tmp_path):
+  """Step 6's files cut short (a full disk, a killed copy): evaluation names it and uses
+  step 3, asking for step 6 names its folder, and training sets it aside and resumes from
+  step 3 to the unbroken run's parameters."""
+  cfg, full, _ = tiny_run
+  work = tmp_path / 'damaged'
+  shutil.copytree(full, work)
+  for f in (work / 'checkpoints' / '6').rglob('*'):
+    if f.is_file() and f.stat().st_size > 16:
+      f.write_bytes(f.read_bytes()[:f.stat().st_size // 3])
+  assert restore.load(work).step == 3
+  with pytest.raises(InputError, match=r'checkpoints/6: checkpoint of step 6 cannot be read'):
+    restore.load(work, step=6)
+  train.train_and_evaluate(cfg, work, progress=False)
+  assert (work / 'checkpoints' / '6.unreadable').is_dir()
+  p_full, _ = _params(full)
+  p_again, s_again = _params(work)
+  assert s_again == 6
+  for a, b in zip(jax.tree.leaves(p_full), jax.tree.leaves(p_again)):
     np.testing.assert_array_equal(a, b)

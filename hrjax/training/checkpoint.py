@@ -7,6 +7,9 @@ from pathlib import Path
 import grain
 import jax
 import orbax.checkpoint as ocp
+from absl import logging
+
+from hrjax.errors import InputError
 
 
 def manager(workdir: str | Path, max_to_keep: int = 3) -> ocp.CheckpointManager:
@@ -23,17 +26,55 @@ def save(mngr: ocp.CheckpointManager, step: int, state, data_iter) -> None:
 
 
 def restore(mngr: ocp.CheckpointManager, abstract_state, data_iter=None, step: int | None = None):
-  """Restore the state (into the shapes and shardings of `abstract_state`) and the iterator."""
-  step = mngr.latest_step() if step is None else step
-  if step is None:
+  """Restore the state (into the shapes and shardings of `abstract_state`) and the iterator.
+
+  `step` None: the newest step that can be read; an unreadable newer one (a truncated or
+  half-deleted folder: a full disk, a killed copy) is named in a warning and skipped. A
+  given `step` that cannot be read raises `InputError` naming its folder.
+  """
+  steps = sorted(mngr.all_steps(), reverse=True)
+  if not steps:
     raise FileNotFoundError(f'no checkpoint in {mngr.directory}')
-  if step not in mngr.all_steps():
+  if step is not None and step not in steps:
     raise FileNotFoundError(f'no checkpoint of step {step} in {mngr.directory}; saved steps: '
-                            f'{", ".join(map(str, sorted(mngr.all_steps())))}')
+                            f'{", ".join(map(str, sorted(steps)))}')
+  candidates = [step] if step is not None else steps
+  for candidate in candidates:
+    try:
+      return _restore_step(mngr, candidate, abstract_state, data_iter)
+    except Exception as e:  # orbax and tensorstore raise many kinds for damaged files
+      problem = unreadable(mngr, candidate, e)
+      if candidate == candidates[-1]:
+        raise problem from e
+      logging.warning('%s; trying the step before it', problem)
+
+
+def _restore_step(mngr, step: int, abstract_state, data_iter):
   items = dict(state=ocp.args.StandardRestore(abstract_state))
   if data_iter is not None:
     items['data'] = grain.checkpoint.CheckpointRestore(data_iter)
   return mngr.restore(step, args=ocp.args.Composite(**items)).state
+
+
+def unreadable(mngr: ocp.CheckpointManager, step: int, error: Exception) -> InputError:
+  folder = Path(mngr.directory) / str(step)
+  first = str(error).strip().splitlines()[0][:200] if str(error).strip() else ''
+  return InputError(folder, f'checkpoint of step {step} cannot be read ({type(error).__name__}'
+                    f'{": " + first if first else ""}); remove that folder (rm -r {folder}) '
+                    'to use the one before it')
+
+
+def set_aside(mngr: ocp.CheckpointManager, step: int) -> Path:
+  """Rename an unreadable step's folder to `STEP.unreadable` (kept for a look, ignored by
+  orbax) so that training can save that step again; the manager re-reads its steps."""
+  folder = Path(mngr.directory) / str(step)
+  target = folder.with_name(f'{step}.unreadable')
+  n = 1
+  while target.exists():
+    target, n = folder.with_name(f'{step}.unreadable-{n}'), n + 1
+  folder.rename(target)
+  mngr.reload()
+  return target
 
 
 def abstract(tree, sharding):

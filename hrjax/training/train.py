@@ -58,6 +58,10 @@ def _resume_or_init(mngr, data_iter, built: state.Setup, init_from: str = '') ->
   optimizer and step 0)."""
   if mngr.latest_step() is not None:
     restored = checkpoint.restore(mngr, built.abstract_state, data_iter)
+    for bad in [s for s in mngr.all_steps() if s > int(restored['step'])]:
+      logging.warning('Step %d in %s cannot be read: set aside as %s, training resumes from '
+                      'step %d', bad, mngr.directory, checkpoint.set_aside(mngr, bad).name,
+                      int(restored['step']))
     logging.info('Resumed from step %d in %s', int(restored['step']), mngr.directory)
     return restored
   fresh = built.init()
