@@ -231,3 +231,37 @@ def test_region_maps_travel_into_the_store(tiny_data):
   assert set(shares) == set(regions.SUMMARY)
   assert sum(v['area'] for v in shares.values()) == pytest.approx(1, abs=5e-3)
   assert sum(v['score_share'] for v in shares.values()) == pytest.approx(1, abs=1e-2)
+
+
+KILLED_WRITER = '''
+import sys, time
+from hrjax.data import clip_store
+w = clip_store.StoreWriter(sys.argv[1], clip_frames=4, size=2, channels=2, header={})
+w.__enter__()
+print('writing', flush=True)
+time.sleep(60)
+'''
+
+
+def test_a_store_write_killed_leaves_a_temporary_folder_the_next_write_removes(tmp_path):
+  """SIGKILL mid-write: no store that looks complete, only `STORE.tmp-PID`; the next write
+  removes it. A write that fails leaves nothing at all."""
+  import subprocess
+  import sys
+  store = tmp_path / 'store'
+  proc = subprocess.Popen([sys.executable, '-c', KILLED_WRITER, str(store)],
+                          stdout=subprocess.PIPE, text=True)
+  assert proc.stdout.readline().strip() == 'writing'
+  proc.kill()
+  proc.wait()
+  assert not store.exists() and [p.name for p in tmp_path.iterdir()] == [
+      f'store.tmp-{proc.pid}']
+  shape = dict(clip_frames=4, size=2, channels=2, header={})
+  with pytest.raises(RuntimeError, match='disk'):
+    with clip_store.StoreWriter(store, **shape):
+      raise RuntimeError('disk trouble')
+  assert list(tmp_path.iterdir()) == []  # the killed write's folder gone, the failed one too
+  with clip_store.StoreWriter(store, **shape):
+    pass
+  assert [p.name for p in tmp_path.iterdir()] == ['store']
+  assert clip_store.read_header(store)['splits'] == {'train': 0, 'val': 0, 'test': 0}

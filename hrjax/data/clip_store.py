@@ -18,10 +18,11 @@ import dataclasses
 import hashlib
 import json
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
+
+from hrjax.data import atomic
 
 FORMAT_VERSION = 1
 SPLITS = ('train', 'val', 'test')
@@ -91,36 +92,38 @@ class SplitWriter:
 
 
 class StoreWriter:
-  """Context manager: writes into `STORE.tmp-PID`, renames to `STORE` on success only."""
+  """Context manager: writes into a temporary folder (`atomic.atomic_folder`), renamed to
+  `STORE` on success only."""
 
   def __init__(self, path: str | os.PathLike, *, clip_frames: int, size: int, channels: int,
                header: dict, regions: int = 0):
     self.path = Path(path)
     if self.path.exists():
       raise FileExistsError(f'{self.path} exists already; remove it or choose another path')
-    self.tmp = self.path.with_name(self.path.name + f'.tmp-{os.getpid()}')
     self.shape = dict(clip_frames=clip_frames, size=size, channels=channels)
     self.regions = regions  # channels of the per-clip region maps; 0: none
     self.header = header
     self.splits: dict[str, SplitWriter] = {}
 
   def __enter__(self):
-    shutil.rmtree(self.tmp, ignore_errors=True)
-    self.tmp.mkdir(parents=True)
+    self._folder = atomic.atomic_folder(self.path)
+    self.tmp = self._folder.__enter__()
     for split in SPLITS:
       self.splits[split] = SplitWriter(self.tmp / split, **self.shape, regions=self.regions)
     return self
 
   def __exit__(self, exc_type, exc, tb):
-    for w in self.splits.values():
-      w.close()
-    if exc_type is not None:
-      shutil.rmtree(self.tmp, ignore_errors=True)
-      return False
-    header = dict(self.header, format_version=FORMAT_VERSION, **self.shape,
-                  splits={s: w.count for s, w in self.splits.items()})
-    (self.tmp / 'header.json').write_text(json.dumps(header, indent=1))
-    self.tmp.rename(self.path)
+    try:
+      for w in self.splits.values():
+        w.close()
+      if exc_type is None:
+        header = dict(self.header, format_version=FORMAT_VERSION, **self.shape,
+                      splits={s: w.count for s, w in self.splits.items()})
+        (self.tmp / 'header.json').write_text(json.dumps(header, indent=1))
+    except BaseException as e:
+      self._folder.__exit__(type(e), e, e.__traceback__)
+      raise
+    self._folder.__exit__(exc_type, exc, tb)
     return False
 
 

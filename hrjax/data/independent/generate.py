@@ -13,13 +13,13 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 import tqdm
 from absl import app, flags
 
+from hrjax.data import atomic
 from hrjax.data.independent import camera, pulse, scene
 
 
@@ -111,23 +111,14 @@ def generate(root: str | os.PathLike, subjects: int, duration_s: float = 20.0,
              progress: bool = True) -> Path:
   """Write the dataset under `root`, atomically (a temporary folder, then a rename)."""
   root = Path(root)
-  if root.exists():
-    raise FileExistsError(f'{root} exists already; remove it or choose another folder')
-  tmp = root.with_name(root.name + f'.tmp-{os.getpid()}')
-  shutil.rmtree(tmp, ignore_errors=True)
-  tmp.mkdir(parents=True)
-  jobs = [(str(tmp), seed, s, duration_s, fps, size) for s in range(1, subjects + 1)]
-  workers = workers or min(subjects, os.cpu_count() or 1)
-  try:
+  with atomic.atomic_folder(root) as tmp:
+    jobs = [(str(tmp), seed, s, duration_s, fps, size) for s in range(1, subjects + 1)]
+    workers = workers or min(subjects, os.cpu_count() or 1)
     ctx = multiprocessing.get_context('spawn')
     with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
       futures = [pool.submit(render_recording, *job) for job in jobs]
       for f in tqdm.tqdm(futures, desc='independent recordings', disable=not progress):
         f.result()
-    tmp.rename(root)
-  except BaseException:
-    shutil.rmtree(tmp, ignore_errors=True)
-    raise
   return root
 
 

@@ -17,13 +17,12 @@ import concurrent.futures
 import json
 import multiprocessing
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 import tqdm
 
-from hrjax.data import video_io
+from hrjax.data import atomic, video_io
 from hrjax.data.regions import REGIONS_FILE
 from hrjax.data.synthetic import faces, physiology, presets, render
 
@@ -84,16 +83,11 @@ def generate_dataset(root: str | os.PathLike, *, num_subjects: int, recordings_p
                      progress: bool = True) -> Path:
   """Write the whole dataset under `root`, atomically (temporary folder, then rename)."""
   root = Path(root)
-  if root.exists():
-    raise FileExistsError(f'{root} exists already; remove it or choose another folder')
-  tmp = root.with_name(root.name + f'.tmp-{os.getpid()}')
-  shutil.rmtree(tmp, ignore_errors=True)
-  tmp.mkdir(parents=True)
-  jobs = [(str(tmp), recording_dir_name(s, r, recordings_per_subject), seed, s, r,
-           knob_ranges, duration_s, fps, size, pulse_regions)
-          for s in range(1, num_subjects + 1) for r in range(recordings_per_subject)]
-  workers = workers or min(len(jobs), os.cpu_count() or 1)
-  try:
+  with atomic.atomic_folder(root) as tmp:
+    jobs = [(str(tmp), recording_dir_name(s, r, recordings_per_subject), seed, s, r,
+             knob_ranges, duration_s, fps, size, pulse_regions)
+            for s in range(1, num_subjects + 1) for r in range(recordings_per_subject)]
+    workers = workers or min(len(jobs), os.cpu_count() or 1)
     if workers > 1:
       ctx = multiprocessing.get_context('spawn')  # the parent may hold JAX threads
       with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
@@ -108,8 +102,4 @@ def generate_dataset(root: str | os.PathLike, *, num_subjects: int, recordings_p
                 knob_ranges={k: list(v) for k, v in knob_ranges.items()},
                 knob_docs=presets.KNOB_DOCS, recordings=records)
     (tmp / 'synthetic.json').write_text(json.dumps(meta, indent=1))
-    tmp.rename(root)
-  except BaseException:
-    shutil.rmtree(tmp, ignore_errors=True)
-    raise
   return root
