@@ -4,11 +4,15 @@ how it reports a user's mistake (one line naming the file and the problem, exit 
 from __future__ import annotations
 
 import contextlib
+import errno
 import sys
 
 from absl import app, flags, logging
 
 from hrjax.errors import USER_ERRORS
+
+# A full disk, a quota, a read-only file system: the machine's trouble, told in one line.
+DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
 
 def start(argv: list[str]) -> None:
@@ -27,4 +31,9 @@ def user_errors(program: str, note: str | None = None):
     print(f'{program}: error: {e}', file=sys.stderr)
     if note:
       print(f'{program}: {note}', file=sys.stderr)
+    sys.exit(1)
+  except OSError as e:
+    if e.errno not in DISK_ERRORS:
+      raise
+    print(f'{program}: error: {e.filename or "writing"}: {e.strerror}', file=sys.stderr)
     sys.exit(1)

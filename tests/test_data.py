@@ -265,3 +265,35 @@ def test_a_store_write_killed_leaves_a_temporary_folder_the_next_write_removes(t
     pass
   assert [p.name for p in tmp_path.iterdir()] == ['store']
   assert clip_store.read_header(store)['splits'] == {'train': 0, 'val': 0, 'test': 0}
+
+
+class _FullDisk:
+  """A file on a full disk: every write fails as the kernel says (no file name)."""
+
+  def write(self, data):
+    import errno
+    import os
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+  def seek(self, offset):
+    pass
+
+  def close(self):
+    pass
+
+
+def test_a_full_disk_stops_a_store_write_naming_the_file_and_leaves_nothing(tmp_path, capsys):
+  from hrjax import cli
+  store = tmp_path / 'store'
+  with pytest.raises(SystemExit) as stopped:
+    with cli.user_errors('extract'):
+      with clip_store.StoreWriter(store, clip_frames=4, size=2, channels=2, header={}) as w:
+        video = w.splits['train'].video
+        video.file.close()
+        video.file = _FullDisk()
+        video.append(np.zeros((1, 4, 2, 2, 3), np.uint8))
+  assert stopped.value.code == 1
+  err = capsys.readouterr().err
+  assert err.startswith('extract: error: ') and 'store.tmp-' in err
+  assert err.strip().endswith('train/video.npy: No space left on device')
+  assert list(tmp_path.iterdir()) == []

@@ -14,6 +14,7 @@ crash leaves nothing that looks like a store.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -50,13 +51,28 @@ class _AppendArray:
     rows = np.ascontiguousarray(rows, dtype=self.dtype)
     if rows.shape[1:] != self.row_shape:
       raise ValueError(f'{self.path.name}: row shape {rows.shape[1:]} != {self.row_shape}')
-    self.file.write(rows.tobytes())
+    with named(self.path):
+      self.file.write(rows.tobytes())
     self.rows += len(rows)
 
   def close(self) -> None:
-    self.file.seek(0)
-    self.file.write(_npy_header((self.rows, *self.row_shape), self.dtype))
-    self.file.close()
+    with named(self.path):
+      try:
+        self.file.seek(0)
+        self.file.write(_npy_header((self.rows, *self.row_shape), self.dtype))
+      finally:
+        self.file.close()
+
+
+@contextlib.contextmanager
+def named(path: Path):
+  """An OSError without a file name (a full disk on `write`) re-raised naming `path`."""
+  try:
+    yield
+  except OSError as e:
+    if e.filename is not None:
+      raise
+    raise OSError(e.errno, e.strerror, str(path)) from e
 
 
 class SplitWriter:
