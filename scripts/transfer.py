@@ -245,6 +245,9 @@ def main(argv):
   # The peers estimate a pulse to correlate with a waveform; rate-only sets go without them.
   peers, notes = peer_reports([s for s in stores if has_waveform(s)])
   notes = (*set_notes, *notes)
+  if FLAGS.reuse:
+    notes += ('--reuse: reports newer than their checkpoints were kept; a seed run earlier '
+              'shows the minutes it took then (while other work shared the machine, for some)',)
   reports, minutes = {}, {}
   out = Path(FLAGS.out)
   for seed in FLAGS.seeds:
