@@ -238,12 +238,18 @@ def main(argv):
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   path, _, arg = FLAGS.config.partition(':')
   name = Path(path).stem + (f'-{arg}' if arg else '')
-  stores, set_notes = ensure_real_stores(recipe_value('model.representation'))
+  representation = recipe_value('model.representation')
+  stores, set_notes = ensure_real_stores(representation)
   stores += FLAGS.eval_store
   mix = recipe_value('train.mix')
   loso = {s: trained_on(mix, s) for s in stores}
-  # The peers estimate a pulse to correlate with a waveform; rate-only sets go without them.
-  peers, notes = peer_reports([s for s in stores if has_waveform(s)])
+  # The peers' pulse is scored against the heart's waveform (scripts/peers.py): beside a
+  # waveform recipe only, on sets that have one.
+  if representation == 'waveform':
+    peers, notes = peer_reports([s for s in stores if has_waveform(s)])
+  else:
+    peers, notes = {}, ('no pretrained peers: they are scored against waveforms, this '
+                        f'recipe pairs by {representation}',)
   notes = (*set_notes, *notes)
   if FLAGS.reuse:
     notes += ('--reuse: reports newer than their checkpoints were kept; a seed run earlier '
