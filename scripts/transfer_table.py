@@ -90,13 +90,16 @@ def summary_rows(reports: dict[str, dict], peers: dict[str, dict]) -> list[str]:
   first = reports[seeds[0]]
   baselines = [n for n in next(iter(first.values()))['methods'] if n != 'hrjax']
   peer_names = sorted({n for r in peers.values() for n in r['methods']})
-  head = ['test set', 'hrjax 2AFC per clip, mean ± sd (range)', 'hrjax per recording'] + [
+  spread_of = 'mean ± sd (range)' if len(seeds) > 1 else '[95% over subjects], 1 seed'
+  head = ['test set', f'hrjax 2AFC per clip, {spread_of}', 'hrjax per recording'] + [
       f'{b.upper()} (clip; rec)' for b in baselines] + [f'{p} (clip; rec)' for p in peer_names]
   lines = ['| ' + ' | '.join(head) + ' |', '|' + ' --- |' * len(head)]
   for store, rep in first.items():
     hr = [reports[s][store]['methods']['hrjax'] for s in seeds]
     cells = [set_label(store, rep), spread([m['two_afc'] for m in hr]),
              spread([m['recording']['two_afc'] for m in hr])]
+    if len(seeds) == 1:  # one seed: its interval over subjects instead
+      cells[1:] = [two_afc_cell(hr[0]), recording_cell(hr[0])]
     cells += [_cell(rep['methods'][b]) for b in baselines]
     cells += [_cell(peers[store]['methods'][p]) if p in peers.get(store, {}).get('methods', {})
               else '-' for p in peer_names]
