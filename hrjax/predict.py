@@ -60,7 +60,7 @@ def predict(workdir: str | Path, heart_source: str, videos: list[str], *, kind: 
   for video in videos:  # one compiled scorer for all videos (per batch shape)
     v, h, rr = (np.stack([getattr(c, k) for c in clips[video]]) for k in ('video', 'heart', 'rr'))
     scores = scoring.score_pairs(model, params, v, h, rr,
-                                 mirror=cfg.eval.get('mirror_average', False))
+                                 mirror=cfg.eval.mirror_average)
     results.append(dict(video=str(video), score=float(scores.mean()), clips=len(scores),
                         clip_scores=[round(float(s), 4) for s in scores],
                         clip_starts_s=[c.row['start_s'] for c in clips[video]]))

@@ -43,7 +43,7 @@ VIEW_SETS = {'as is': [(False, (0, 0))],
 
 
 def view(video: np.ndarray, mirror: bool, shift: tuple[int, int]) -> np.ndarray:
-  v = video[:, :, :, ::-1] if mirror else video
+  v = scoring.mirrored(video) if mirror else video
   return np.ascontiguousarray(np.roll(v, shift, axis=(2, 3)) if any(shift) else v)
 
 

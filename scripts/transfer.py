@@ -23,6 +23,7 @@ Each run is `python -m hrjax.main --config CONFIG --workdir RUNS/NAME-seedS[/FOL
 --config.seed=S ...` (resuming from its checkpoints), then `--mode eval` on each set.
 """
 
+import functools
 import importlib.util
 import json
 import os
@@ -123,17 +124,23 @@ def trained_on(config_mix: str, store: str) -> bool:
   return root is not None and any(store_root(m) == root for m in mixed)
 
 
+@functools.cache
+def recipe_config():
+  """The recipe's config as its file builds it (read once)."""
+  path, _, arg = FLAGS.config.partition(':')
+  spec = importlib.util.spec_from_file_location('transfer_recipe', path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config(arg or None)
+
+
 def recipe_value(key: str):
   """A field of the recipe's config (e.g. 'train.mix'): from --set, else the config file's."""
   for s in FLAGS.set:
     name, _, value = s.partition('=')
     if name == key:
       return value
-  path, _, arg = FLAGS.config.partition(':')
-  spec = importlib.util.spec_from_file_location('transfer_recipe', path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  value = module.get_config(arg or None)
+  value = recipe_config()
   for part in key.split('.'):
     value = value[part]
   return value
@@ -208,7 +215,7 @@ def one_seed(seed: str, name: str, stores: list[str], loso: dict[str, bool]) -> 
       out.setdefault('(config)', own)
     out[store] = transfer_table.pool_loso(folds, store)
   record = base / 'transfer-seconds.json'
-  if any(ran):  # complete: every run of the seed took its time here
+  if any(ran):  # this invocation's time; `complete`: every run of the seed ran here
     record.write_text(json.dumps(dict(seconds=seconds, complete=all(ran))))
   elif record.is_file():
     seconds = json.loads(record.read_text())['seconds']

@@ -113,9 +113,7 @@ class StoreWriter:
 
   def __init__(self, path: str | os.PathLike, *, clip_frames: int, size: int, channels: int,
                header: dict, regions: int = 0):
-    self.path = Path(path)
-    if self.path.exists():
-      raise FileExistsError(f'{self.path} exists already; remove it or choose another path')
+    self.path = Path(path)  # `atomic_folder` refuses one that exists
     self.shape = dict(clip_frames=clip_frames, size=size, channels=channels)
     self.regions = regions  # channels of the per-clip region maps; 0: none
     self.header = header

@@ -53,7 +53,7 @@ def evaluate(model: PairingModel, params, cfg, mesh) -> dict:
     raise ValueError(f'{store}/{split_name}: fewer than two subjects, no trials to score')
   t0 = time.time()
   methods = {'hrjax': scoring.learned_scores(model, params, split, cfg.eval.batch_size, mesh,
-                                             mirror=cfg.eval.get('mirror_average', False))}
+                                             mirror=cfg.eval.mirror_average)}
   for name in cfg.eval.baselines:
     methods[name] = baselines.baseline_scores(name, split, model.representation, model.fps,
                                               model.max_lag)
