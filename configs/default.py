@@ -109,6 +109,12 @@ def _train() -> ml_collections.ConfigDict:
   # mix_exclude: 'SUBJECT,...' never drawn from them (a held-out subject).
   t.mix = ''
   t.mix_exclude = ''
+  # Clips without a usable heart signal (a user's unlabeled recordings), 'STORE@CLIPS' or
+  # 'STORE:SPLIT@CLIPS' per batch, within batch_size: no contrastive pair, only the
+  # spectral priors of their pulse (hrjax/models/spectral_priors.py) times prior_weight.
+  # mix_exclude does not apply: their hearts are never read.
+  t.unlabeled = ''
+  t.prior_weight = 1.0
   t.init_from = ''  # a workdir: start from its latest parameters (fine-tuning), new optimizer
   return t
 

@@ -17,10 +17,14 @@ from hrjax.data import clip_store
 
 class Source:
   """Clips of one store's split that a batch may draw from: `clips` per batch, each of a
-  distinct subject, never one of `exclude` (a held-out subject)."""
+  distinct subject, never one of `exclude` (a held-out subject). A store of videos without
+  a heart signal only as an `unlabeled` source."""
 
-  def __init__(self, store: str, split: str, clips: int, exclude: tuple[str, ...] = ()):
+  def __init__(self, store: str, split: str, clips: int, exclude: tuple[str, ...] = (),
+               unlabeled: bool = False):
     self.store, self.split, self.clips = str(store), split, int(clips)
+    if not unlabeled:
+      clip_store.check_labeled(store, 'a store of labeled clips (data.store, train.mix)')
     split_ = clip_store.open_split(store, split)
     subjects = np.array([r['subject'] for r in split_.rows])
     kept = [s for s in np.unique(subjects) if s not in set(exclude)]
@@ -32,16 +36,25 @@ class Source:
                        + (f' once {", ".join(exclude)} are left out' if exclude else ''))
 
 
-def mixed_sources(mix: str, exclude: str = '', split: str = 'train') -> tuple[Source, ...]:
-  """`config.train.mix` ('STORE@CLIPS,STORE@CLIPS') and `mix_exclude` ('SUBJECT,...') as
-  `Source`s of each store's `split`."""
+def mixed_sources(mix: str, exclude: str = '', split: str = 'train',
+                  unlabeled: bool = False) -> tuple[Source, ...]:
+  """`config.train.mix` ('STORE@CLIPS,STORE:SPLIT@CLIPS') and `mix_exclude` ('SUBJECT,...')
+  as `Source`s of each store's `split` (or the SPLIT an entry names); with `unlabeled`,
+  `config.train.unlabeled`'s sources instead."""
+  field = 'train.unlabeled' if unlabeled else 'train.mix'
   left_out = tuple(s.strip() for s in exclude.split(',') if s.strip())
   sources = []
   for entry in (e.strip() for e in mix.split(',') if e.strip()):
     store, at, clips = entry.rpartition('@')
     if not at or not clips.isdigit() or int(clips) < 1:
-      raise ValueError(f'train.mix entry {entry!r}: expected STORE@CLIPS (clips per batch)')
-    sources.append(Source(store, split, int(clips), left_out))
+      raise ValueError(f'{field} entry {entry!r}: expected STORE@CLIPS or STORE:SPLIT@CLIPS '
+                       '(clips per batch)')
+    name, colon, named_split = store.rpartition(':')
+    if colon and named_split in clip_store.SPLITS:
+      store, split_ = name, named_split
+    else:
+      split_ = split
+    sources.append(Source(store, split_, int(clips), left_out, unlabeled=unlabeled))
   return tuple(sources)
 
 
@@ -50,13 +63,18 @@ class SubjectBatches:
 
   The clips come from `store`'s `split`, or, with `mix` (further `Source`s, e.g. real
   recordings beside synthetic ones), that many per batch from each of them and the rest
-  from `store`. Subjects of different stores are different people.
+  from `store`. Subjects of different stores are different people. `unlabeled` sources
+  come last, their clips marked 0 in the batch's `labeled` mask (present only with them):
+  the step never pairs their hearts, so they may show anyone, a held-out subject too.
   """
 
   def __init__(self, store: str, split: str, batch_size: int, seed: int, augment: bool,
-               process_index: int = 0, process_count: int = 1, mix: tuple[Source, ...] = ()):
+               process_index: int = 0, process_count: int = 1, mix: tuple[Source, ...] = (),
+               unlabeled: tuple[Source, ...] = ()):
     self.store, self.split = str(store), split
     self.batch_size, self.seed, self.augment = batch_size, seed, augment
+    self.unlabeled_clips = sum(u.clips for u in unlabeled)
+    mix = tuple(mix) + tuple(unlabeled)
     own = batch_size - sum(m.clips for m in mix)
     if own < 1:
       raise ValueError(f'batch_size {batch_size} leaves no clips for {store} after the mixed '
@@ -103,9 +121,13 @@ class SubjectBatches:
       video.append(v)
       heart.append(split.heart[clip])
       rr.append(split.rr[clip])
-    return dict(video=np.stack(video), heart=np.stack(heart).astype(np.float32),
-                rr=np.stack(rr).astype(np.float32),
-                clip=np.array([c for _, c in picks[self.local]]))
+    batch = dict(video=np.stack(video), heart=np.stack(heart).astype(np.float32),
+                 rr=np.stack(rr).astype(np.float32),
+                 clip=np.array([c for _, c in picks[self.local]]))
+    if self.unlabeled_clips:
+      labeled = np.arange(self.batch_size) < self.batch_size - self.unlabeled_clips
+      batch['labeled'] = labeled[self.local].astype(np.float32)
+    return batch
 
 
 def train_iterator(batches: SubjectBatches, num_batches: int, workers: int = 0):

@@ -71,7 +71,9 @@ class PairingModel(nn.Module):
     return spectral.standardise(spectral.fft_bandpass(z, self.fps))
 
   def encode_video(self, video: jax.Array) -> jax.Array:
-    z = self.pulse(video)
+    return self._embed_pulse(self.pulse(video))
+
+  def _embed_pulse(self, z: jax.Array) -> jax.Array:
     if self.representation == 'waveform':
       return z
     power = spectral.power_spectrum(z, self.fps, self.grid)  # [B, F, D]
@@ -111,6 +113,13 @@ class PairingModel(nn.Module):
     """Every heart against every video: `[B, B]` logits (training, evaluation)."""
     return self.similarity(self.encode_heart(heart, rr), self.encode_video(video))
 
+  def logits_and_pulse(self, video: jax.Array, heart: jax.Array,
+                       rr: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """`__call__`'s logits and the video encoder's pulse features `[B, T, D]` they came
+    from (training with the spectral priors of unlabeled clips), one encoder pass."""
+    z = self.pulse(video)
+    return self.similarity(self.encode_heart(heart, rr), self._embed_pulse(z)), z
+
 
 def _chunk_count(batch: int, chunk: int) -> int:
   """Chunks of about `chunk` clips that divide `batch` evenly (1: no chunking)."""
@@ -120,12 +129,22 @@ def _chunk_count(batch: int, chunk: int) -> int:
   return max(n, 1)
 
 
-def contrastive_loss(logits: jax.Array) -> jax.Array:
-  """Symmetric InfoNCE over a `[B, B]` matrix whose diagonal holds the true pairs."""
+def contrastive_loss(logits: jax.Array, labeled: jax.Array | None = None) -> jax.Array:
+  """Symmetric InfoNCE over a `[B, B]` matrix whose diagonal holds the true pairs; with
+  `labeled` (a `[B]` 0/1 mask), over the labeled clips' rows and columns only (an
+  unlabeled clip's heart is no heart, and its video no one's negative)."""
   labels = jnp.arange(logits.shape[0])
-  rows = optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
-  cols = optax.softmax_cross_entropy_with_integer_labels(logits.T, labels).mean()
-  return 0.5 * (rows + cols)
+  if labeled is None:
+    rows = optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
+    cols = optax.softmax_cross_entropy_with_integer_labels(logits.T, labels).mean()
+    return 0.5 * (rows + cols)
+  keep = labeled > 0
+  pairs = keep[:, None] & keep[None, :]
+  masked = jnp.where(pairs, logits, -1e9)
+  n = jnp.maximum(labeled.sum(), 1.0)
+  rows = optax.softmax_cross_entropy_with_integer_labels(masked, labels)
+  cols = optax.softmax_cross_entropy_with_integer_labels(masked.T, labels)
+  return 0.5 * (jnp.where(keep, rows + cols, 0.0).sum() / n)
 
 
 def build_model(cfg, backend: str | None = None) -> PairingModel:

@@ -8,6 +8,7 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 MODEL_INPUTS = ('video', 'heart', 'rr')
+OPTIONAL_INPUTS = ('labeled',)  # a batch with unlabeled clips (pipeline.SubjectBatches)
 
 
 def data_mesh(devices=None) -> jax.sharding.Mesh:
@@ -37,4 +38,4 @@ def put_batch(batch: dict, mesh) -> dict:
   """This process's slice of a global batch -> global arrays sharded along `data`."""
   sharding = batch_sharded(mesh)
   return {k: jax.make_array_from_process_local_data(sharding, np.asarray(batch[k]))
-          for k in MODEL_INPUTS}
+          for k in (*MODEL_INPUTS, *OPTIONAL_INPUTS) if k in batch}

@@ -91,9 +91,10 @@ def train(cfg, workdir: str | Path, progress: bool = True, stop_after: int | Non
   built = state.setup(cfg)
   parallel.check_batch_size(cfg.train.batch_size, built.mesh)
   mix = pipeline.mixed_sources(cfg.train.mix, cfg.train.mix_exclude)
+  unlabeled = pipeline.mixed_sources(cfg.train.unlabeled, unlabeled=True)
   batches = pipeline.SubjectBatches(store, 'train', cfg.train.batch_size, cfg.seed,
                                     cfg.train.augment, jax.process_index(), jax.process_count(),
-                                    mix=mix)
+                                    mix=mix, unlabeled=unlabeled)
   data_iter = pipeline.train_iterator(batches, cfg.train.steps, cfg.data.workers)
   mngr = checkpoint.manager(workdir, cfg.train.max_checkpoints)
   train_state = _resume_or_init(mngr, data_iter, built, cfg.train.init_from)
@@ -104,7 +105,8 @@ def train(cfg, workdir: str | Path, progress: bool = True, stop_after: int | Non
     print(f'hrjax: {n_params:,} parameters, {cfg.model.representation} heart, '
           f'{jax.device_count()} device(s) in {jax.process_count()} process(es)', flush=True)
   writer = writer or MetricWriter(workdir / 'tensorboard')
-  step_fn = step.compile_train_step(built.model, built.tx, built.mesh)
+  step_fn = step.compile_train_step(built.model, built.tx, built.mesh,
+                                    float(cfg.train.prior_weight))
   schedule = state.learning_rate_schedule(cfg)
   start = int(train_state['step'])
   end = cfg.train.steps if stop_after is None else min(stop_after, cfg.train.steps)
