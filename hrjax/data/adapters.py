@@ -28,10 +28,11 @@ class Recording:
   recording: str
   video: Path  # a video file, or a folder of image frames
   heart_file: Path
-  load_heart: Callable[[], heart.HeartSeries]  # times on the video's clock (s)
+  load_heart: Callable[[], heart.HeartSeries | None]  # times on the video's clock (s)
   frame_times: Callable[[], np.ndarray | None] = lambda: None  # per-frame timestamps, if known
   offset_s: float = 0.0  # heart time = video time + offset_s
   regions: Path | None = None  # a region map (`regions.py`) of the video, where there is one
+  unlabeled: bool = False  # no heart signal (load_heart gives None): clips for train.unlabeled
 
 
 def _find_video(folder: Path) -> Path:
@@ -146,6 +147,7 @@ def pure_recording(js: Path, frames_dir: Path | None = None) -> Recording:
 
 MANIFEST_COLUMNS = ('subject', 'video', 'heart', 'kind')
 MANIFEST_OPTIONAL = ('recording', 'offset_s', 'channel', 'fs', 'start_code', 'end_code')
+MANIFEST_KINDS = (*heart_files.HEART_KINDS, 'none')
 
 
 def read_manifest(path: Path) -> list[dict]:
@@ -176,10 +178,15 @@ def read_manifest(path: Path) -> list[dict]:
 def _manifest_recording(path: Path, row: dict, seen: set) -> Recording:
   where = f'line {row["line"]}'
   kind = row['kind'].lower()
-  if kind not in heart_files.HEART_KINDS:
+  if kind not in MANIFEST_KINDS:
     raise InputError(path, f'{where}: kind {row["kind"]!r} is not one of '
-                     f'{", ".join(heart_files.HEART_KINDS)}')
+                     f'{", ".join(MANIFEST_KINDS)}')
   video = (path.parent / row['video']).resolve()
+  if kind == 'none':  # a video without a heart signal: for train.unlabeled only
+    if row['heart']:
+      raise InputError(path, f'{where}: kind none takes an empty heart cell, got '
+                       f'{row["heart"]!r}')
+    return _unlabeled_recording(path, row, seen, video)
   heart_src = row['heart']
   if kind != 'rate' or not heart_files.is_number(heart_src):
     heart_src = (path.parent / heart_src).resolve()
@@ -199,9 +206,20 @@ def _manifest_recording(path: Path, row: dict, seen: set) -> Recording:
                    load_heart=lambda: heart_files.read_heart_file(heart_src, kind, fs=fs, **opts))
 
 
+def _unlabeled_recording(path: Path, row: dict, seen: set, video: Path) -> Recording:
+  name = row.get('recording') or Path(row['video']).stem
+  if name in seen:
+    raise InputError(path, f'line {row["line"]}: recording name {name!r} used twice (add a '
+                     'recording column)')
+  seen.add(name)
+  return Recording(subject=row['subject'], recording=name, video=video, heart_file=video,
+                   load_heart=lambda: None, unlabeled=True)
+
+
 def manifest(root: Path) -> list[Recording]:
   """A CSV (`--root` names it, or a folder holding one `manifest.csv`): one row per
-  recording with subject, video, heart, kind (ecg, ppg or rate) and optionally
+  recording with subject, video, heart, kind (ecg, ppg or rate; none with an empty heart
+  cell for videos without a heart signal, a store for `train.unlabeled`) and optionally
   recording, offset_s (heart time = video time + offset_s), channel, fs,
   start_code, end_code. Paths are relative to the manifest's folder."""
   path = Path(root)

@@ -171,6 +171,14 @@ def read_header(path: str | os.PathLike) -> dict:
   return header
 
 
+def check_labeled(path: str | os.PathLike, use: str) -> None:
+  """ValueError naming `path` when its store holds videos without a heart signal (a manifest
+  of kind none) and `use` (what it was asked to be) needs one."""
+  if read_header(path).get('unlabeled', False):
+    raise ValueError(f'{path}: its videos have no heart signal (extracted from kind none); '
+                     f'it cannot be {use}, only a train.unlabeled store')
+
+
 def open_split(path: str | os.PathLike, split: str) -> Split:
   header = read_header(path)
   folder = Path(path) / split

@@ -205,6 +205,18 @@ def cut_clips(decoded: Decoded, series: heart.HeartSeries, stride: int, s: Extra
   return clips
 
 
+def unlabeled_clips(decoded: Decoded, stride: int, s: ExtractSettings, row: dict) -> list[Clip]:
+  """Windows of `clip_frames` over a video without a heart signal: its heart channels and RR
+  summary zeros, its row `unlabeled` (only `train.unlabeled` may draw them)."""
+  frames = len(decoded.times)
+  return [Clip(decoded.video[start:start + s.clip_frames],
+               np.zeros((s.clip_frames, len(heart.HEART_CHANNELS)), np.float32),
+               np.zeros(2, np.float32),
+               dict(row, start_s=round(float(decoded.times[start]), 4), fps=s.fps,
+                    mean_bpm=None, has_waveform=False, unlabeled=True), start)
+          for start in range(0, frames - s.clip_frames + 1, stride)]
+
+
 def video_clips(video: str | Path, series: heart.HeartSeries, heart_file: str | Path,
                 s: ExtractSettings, offset_s: float = 0.0, progress: bool = False) -> list[Clip]:
   """Every non-overlapping clip of one video that its heart signal covers (heart time =
@@ -241,9 +253,13 @@ def _recording_clips(rec: adapters.Recording, stride: int, s: ExtractSettings,
   """One recording's clips, their region maps (or None) and notes; InputError if unusable."""
   series = rec.load_heart()
   decoded = decode_recording(rec, s, progress=progress)
-  clips = cut_clips(decoded, series, stride, s, heart_file=rec.heart_file, offset_s=rec.offset_s,
-                    row=dict(subject=rec.subject, recording=rec.recording, video=str(rec.video),
-                             heart=str(rec.heart_file)))
+  row = dict(subject=rec.subject, recording=rec.recording, video=str(rec.video),
+             heart='' if rec.unlabeled else str(rec.heart_file))
+  if rec.unlabeled:
+    clips = unlabeled_clips(decoded, stride, s, row)
+  else:
+    clips = cut_clips(decoded, series, stride, s, heart_file=rec.heart_file,
+                      offset_s=rec.offset_s, row=row)
   if not clips:
     raise InputError(rec.video, f'no {s.clip_frames}-frame window with a valid heart signal '
                      f'({len(decoded.times)} frames at {s.fps} fps)')
@@ -265,12 +281,17 @@ def extract(dataset: str, root: str | Path, store: str | Path, settings: Extract
   split_of = assign_splits([r.subject for r in recordings], settings.split_fractions,
                            settings.split_seed)
   with_regions = all(r.regions is not None for r in recordings)
+  unlabeled = {r.unlabeled for r in recordings}
+  if len(unlabeled) > 1:
+    raise InputError(root, 'some recordings have a heart signal and some (kind none) do not: '
+                     'a store holds one or the other; list them in two manifests')
   header = dict(dataset=dataset, root=str(Path(root).resolve()),
                 settings=dataclasses.asdict(settings), heart_channels=list(heart.HEART_CHANNELS),
                 fps=settings.fps,
                 **clip_store.source_fingerprints(adapters.source_files(recordings), root),
                 subjects={k: v for k, v in sorted(split_of.items())},
                 region_names=list(REGION_NAMES) if with_regions else None,
+                unlabeled=unlabeled == {True},
                 created=time.strftime('%Y-%m-%dT%H:%M:%S'))
   taken, skipped = [], []
   with clip_store.StoreWriter(store, clip_frames=settings.clip_frames, size=settings.size,

@@ -47,6 +47,7 @@ def evaluate(model: PairingModel, params, cfg, mesh) -> dict:
   """Learned model and baselines on the split `cfg.data.eval_split` of the store
   `cfg.data.store` (override both to evaluate elsewhere): a report dict."""
   store, split_name = cfg.data.store, cfg.data.eval_split
+  clip_store.check_labeled(store, 'evaluated')
   split = clip_store.open_split(store, split_name)
   subjects = split.subjects
   if len(np.unique(subjects)) < 2:

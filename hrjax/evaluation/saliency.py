@@ -108,6 +108,7 @@ def compute(workdir: str | Path, store: str | None = None, split: str | None = N
   cfg, model, params, restored = restore.load(workdir, step)
   store = store or cfg.data.store
   split = split or cfg.data.eval_split
+  clip_store.check_labeled(store, 'explained (saliency pairs each video with its heart)')
   data = clip_store.open_split(store, split)
   index = np.unique(np.linspace(0, len(data) - 1, min(clips, len(data))).round().astype(int))
   ig = jax.jit(lambda p, v, h, rr: integrated_gradients(model_score_fn(model, p), v, h, rr,
