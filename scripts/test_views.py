@@ -8,10 +8,12 @@ Every fold workdir `RUNS-seedS/loso-*` (or `fold*`) of `scripts/transfer.py` sco
 store's test split once per view (as is; mirrored; shifted 2 pixels up, down, left, right;
 and both); each view set averages its views' scores, and its figure pools the trials whose
 heart is a left-out subject's, as the protocol does. Prints a Markdown table per seed and
-the mean ± sd over seeds.
+the mean ± sd over seeds; with several seeds, also every ensemble of k seeds (their fold
+models' mirrored scores averaged), pooled the same way.
 """
 
 import dataclasses
+import itertools
 import json
 import statistics
 import sys
@@ -47,8 +49,8 @@ def view(video: np.ndarray, mirror: bool, shift: tuple[int, int]) -> np.ndarray:
   return np.ascontiguousarray(np.roll(v, shift, axis=(2, 3)) if any(shift) else v)
 
 
-def fold_report(workdir: Path, split: clip_store.Split, mesh) -> tuple[list[str], dict]:
-  """A fold's left-out subjects and a report-like dict: per view set, per subject 2AFC."""
+def fold_scores(workdir: Path, split: clip_store.Split, mesh) -> tuple[list[str], dict]:
+  """A fold's left-out subjects and, per view set, its averaged `[N, N]` score matrix."""
   trained = restore.load(workdir)
   held_out = trained.config.train.mix_exclude.split(',')
   video = np.asarray(split.video)
@@ -56,13 +58,32 @@ def fold_report(workdir: Path, split: clip_store.Split, mesh) -> tuple[list[str]
   for key in {k for keys in VIEW_SETS.values() for k in keys}:
     viewed = dataclasses.replace(split, video=view(video, *key))
     scores[key] = scoring.learned_scores(trained.model, trained.params, viewed, 32, mesh)
-  methods = {}
-  for name, keys in VIEW_SETS.items():
-    s = np.mean([scores[k] for k in keys], axis=0)
-    methods[name] = dict(per_subject_two_afc=metrics.per_subject_two_afc(s, split.subjects),
-                         recording=recordings.recording_two_afc(s, split.rows))
-  return held_out, dict(split='test', clips=len(split),
-                        subjects=len(set(split.subjects)), methods=methods)
+  return held_out, {name: np.mean([scores[k] for k in keys], axis=0)
+                    for name, keys in VIEW_SETS.items()}
+
+
+def report(scores: dict[str, np.ndarray], split: clip_store.Split) -> dict:
+  """Score matrices by method name -> a report-like dict (per-subject and per-recording 2AFC)."""
+  methods = {name: dict(per_subject_two_afc=metrics.per_subject_two_afc(s, split.subjects),
+                        recording=recordings.recording_two_afc(s, split.rows))
+             for name, s in scores.items()}
+  return dict(split='test', clips=len(split), subjects=len(set(split.subjects)),
+              methods=methods)
+
+
+def ensembles(fold_sets: dict[str, dict], split: clip_store.Split) -> dict[int, list[float]]:
+  """{seed: {held-out subject: mirrored score matrix}} -> {k: pooled 2AFC of every k-seed
+  ensemble (the seeds' fold models' scores averaged)}."""
+  seeds = sorted(fold_sets)
+  subjects = fold_sets[seeds[0]]
+  out = {}
+  for k in range(1, len(seeds) + 1):
+    out[k] = []
+    for combo in itertools.combinations(seeds, k):
+      folds = {s: report({'mean': np.mean([fold_sets[c][s] for c in combo], axis=0)}, split)
+               for s in subjects}
+      out[k].append(transfer_table.pool_loso(folds, FLAGS.store)['methods']['mean']['two_afc'])
+  return out
 
 
 def main(argv):
@@ -71,13 +92,14 @@ def main(argv):
   logging.set_verbosity(logging.WARNING)  # orbax logs every restore
   split = clip_store.open_split(FLAGS.store, 'test')
   mesh = parallel.data_mesh()
-  pooled = {}
+  pooled, mirrored = {}, {}
   for seed in FLAGS.seeds:
     base = Path(f'{FLAGS.runs}-seed{seed}')
-    folds = {}
+    folds, mirrored[seed] = {}, {}
     for workdir in sorted([*base.glob('loso-*'), *base.glob('fold*')]):
-      held_out, report = fold_report(workdir, split, mesh)
-      folds.update({s: report for s in held_out})
+      held_out, scores = fold_scores(workdir, split, mesh)
+      folds.update({s: report(scores, split) for s in held_out})
+      mirrored[seed].update({s: scores['mirrored too'] for s in held_out})
     if not folds:
       raise SystemExit(f'{base}: no loso-* or fold* workdirs')
     pooled[seed] = transfer_table.pool_loso(folds, FLAGS.store)['methods']
@@ -91,6 +113,14 @@ def main(argv):
     sd = statistics.stdev(values) if len(values) > 1 else 0.0
     print(f'| {name} | ' + ' | '.join(f'{v:.3f}' for v in values) +
           f' | {statistics.fmean(values):.3f} ± {sd:.3f} |')
+  if len(FLAGS.seeds) > 1:
+    print('\nSeed ensembles (mirrored too; each seed\'s fold models\' scores averaged)\n')
+    print('| seeds averaged | ensembles | 2AFC mean ± sd over ensembles | min - max |')
+    print('| --- | --- | --- | --- |')
+    for k, values in ensembles(mirrored, split).items():
+      sd = statistics.stdev(values) if len(values) > 1 else 0.0
+      print(f'| {k} | {len(values)} | {statistics.fmean(values):.3f} ± {sd:.3f} | '
+            f'{min(values):.3f} - {max(values):.3f} |')
 
 
 if __name__ == '__main__':
