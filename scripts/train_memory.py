@@ -1,0 +1,136 @@
+r"""Memory of a real training process: peak and steady resident memory of `python -m hrjax.main`
+(the loop of `train_and_evaluate`: loader, checkpoints, TensorBoard and the final evaluation
+included), with its step speed, under allocator settings given side by side.
+
+  python scripts/train_memory.py --config configs/quick.py --steps 400 \
+      --variant 'purge never=MIMALLOC_PURGE_DELAY=-1' --variant 'purge 1 s=MIMALLOC_PURGE_DELAY=1000'
+
+Each variant is `NAME=VAR=VALUE[;VAR=VALUE]` (empty: the environment as it is). Every run
+trains from scratch in a temporary workdir on the config's existing store (build it first:
+`python -m hrjax.main --config C --workdir W --mode data`). Memory is sampled every
+`--every` seconds over the whole process tree (the program re-runs itself under its
+allocator; grain workers are processes of their own): resident (VmRSS, the store's memory
+map counted where touched) and anonymous (RssAnon, what the allocator holds). Steady: the
+median over the second half of the run's samples. Speed: clips/s between the first and
+the last checkpoint (both written at the same points of every run).
+"""
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from absl import app, flags
+from ml_collections import config_flags
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # configs/ import each other
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file('config', 'configs/quick.py', 'Experiment config (as for '
+                                'hrjax.main; its own --config.X overrides are not passed on: '
+                                'use --set).')
+flags.DEFINE_integer('steps', 400, 'Train steps per run.')
+flags.DEFINE_integer('checkpoint_every', 100, 'Checkpoint interval (speed is timed between '
+                     'the first checkpoint and the last).')
+flags.DEFINE_multi_string('variant', ['as is='], 'NAME=VAR=VALUE[;VAR=VALUE]: an environment '
+                          'to run in (several: one run each, in order).')
+flags.DEFINE_multi_string('set', [], 'Config override for every run, e.g. --set=data.workers=0.')
+flags.DEFINE_float('every', 0.5, 'Seconds between memory samples.')
+
+
+def tree_memory(pid: int) -> tuple[int, int]:
+  """(VmRSS, RssAnon) in kB summed over `pid` and its descendants (0, 0 once gone)."""
+  rss = anon = 0
+  todo = [pid]
+  while todo:
+    p = todo.pop()
+    try:
+      status = Path(f'/proc/{p}/status').read_text()
+      children = Path(f'/proc/{p}/task/{p}/children').read_text().split()
+    except (FileNotFoundError, ProcessLookupError):
+      continue
+    for line in status.splitlines():
+      if line.startswith('VmRSS:'):
+        rss += int(line.split()[1])
+      elif line.startswith('RssAnon:'):
+        anon += int(line.split()[1])
+    todo += [int(c) for c in children]
+  return rss, anon
+
+
+def parse_variant(text: str) -> tuple[str, dict[str, str]]:
+  name, eq, rest = text.partition('=')
+  if not eq:
+    raise app.UsageError(f'--variant {text!r}: expected NAME=VAR=VALUE[;VAR=VALUE]')
+  env = {}
+  for item in (i for i in rest.split(';') if i):
+    key, eq, value = item.partition('=')
+    if not eq:
+      raise app.UsageError(f'--variant {text!r}: {item!r} is not VAR=VALUE')
+    env[key] = value
+  return name, env
+
+
+def run(env: dict[str, str]) -> dict:
+  """One training run under `env`: memory samples, wall time and clips/s."""
+  with tempfile.TemporaryDirectory(prefix='hrjax-memory-') as work:
+    cmd = [sys.executable, '-m', 'hrjax.main', f'--config={_config_path()}', f'--workdir={work}',
+           '--noprogress', f'--config.train.steps={FLAGS.steps}',
+           f'--config.train.checkpoint_every={FLAGS.checkpoint_every}',
+           *[f'--config.{s}' for s in FLAGS.set]]
+    t0 = time.time()
+    proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    samples = []
+    while proc.poll() is None:
+      samples.append(tree_memory(proc.pid))
+      time.sleep(FLAGS.every)
+    err = proc.stderr.read()
+    if proc.returncode:
+      raise SystemExit(f'{" ".join(cmd)} failed ({proc.returncode}):\n{err[-2000:]}')
+    ckpt = Path(work) / 'checkpoints'
+    first, last = FLAGS.checkpoint_every, FLAGS.steps
+    seconds = (ckpt / str(last)).stat().st_mtime - (ckpt / str(first)).stat().st_mtime
+    batch = _batch_size()
+    samples = [s for s in samples if s[0]]
+    half = samples[len(samples) // 2:]
+    return dict(wall_s=time.time() - t0, peak_rss_mb=max(s[0] for s in samples) / 1024,
+                peak_anon_mb=max(s[1] for s in samples) / 1024,
+                steady_anon_mb=statistics.median(s[1] for s in half) / 1024,
+                clips_per_s=(last - first) * batch / seconds)
+
+
+def _config_path() -> str:
+  return config_flags.get_config_filename(FLAGS['config'])
+
+
+def _batch_size() -> int:
+  for s in FLAGS.set:
+    key, _, value = s.partition('=')
+    if key == 'train.batch_size':
+      return int(value)
+  return int(FLAGS.config.train.batch_size)
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  variants = [parse_variant(v) for v in FLAGS.variant]
+  print(f'{_config_path()}, {FLAGS.steps} steps from scratch, checkpoints every '
+        f'{FLAGS.checkpoint_every}; memory of the process tree\n')
+  print('| variant | environment | peak RSS MB | peak anonymous MB | steady anonymous MB | '
+        'clips/s | wall s |')
+  print('| --- | --- | --- | --- | --- | --- | --- |')
+  for name, env in variants:
+    r = run(env)
+    shown = '; '.join(f'{k}={v}' for k, v in env.items()) or '(as is)'
+    print(f'| {name} | {shown} | {r["peak_rss_mb"]:.0f} | {r["peak_anon_mb"]:.0f} | '
+          f'{r["steady_anon_mb"]:.0f} | {r["clips_per_s"]:.1f} | {r["wall_s"]:.0f} |',
+          flush=True)
+
+
+if __name__ == '__main__':
+  app.run(main)
