@@ -36,6 +36,8 @@ flags.DEFINE_string('runs', None, 'Workdir prefix: RUNS-seedS/loso-* are the fol
                     required=True)
 flags.DEFINE_list('seeds', ['0'], 'Seeds (RUNS-seedS).')
 flags.DEFINE_string('store', 'data/ubfc-dev/face-store', 'Store whose test split is scored.')
+flags.DEFINE_list('view_sets', ['as is', 'mirrored too', 'shifted too', 'both'],
+                  'View sets to score (the seed ensembles use "mirrored too").')
 
 SHIFTS = ((2, 0), (-2, 0), (0, 2), (0, -2))
 VIEW_SETS = {'as is': [(False, (0, 0))],
@@ -54,12 +56,12 @@ def fold_scores(workdir: Path, split: clip_store.Split, mesh) -> tuple[list[str]
   trained = restore.load(workdir)
   held_out = trained.config.train.mix_exclude.split(',')
   video = np.asarray(split.video)
-  scores = {}
-  for key in {k for keys in VIEW_SETS.values() for k in keys}:
+  scores, chosen = {}, {name: VIEW_SETS[name] for name in FLAGS.view_sets}
+  for key in {k for keys in chosen.values() for k in keys}:
     viewed = dataclasses.replace(split, video=view(video, *key))
     scores[key] = scoring.learned_scores(trained.model, trained.params, viewed, 32, mesh)
   return held_out, {name: np.mean([scores[k] for k in keys], axis=0)
-                    for name, keys in VIEW_SETS.items()}
+                    for name, keys in chosen.items()}
 
 
 def report(scores: dict[str, np.ndarray], split: clip_store.Split) -> dict:
@@ -89,6 +91,9 @@ def ensembles(fold_sets: dict[str, dict], split: clip_store.Split) -> dict[int, 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  unknown = [v for v in FLAGS.view_sets if v not in VIEW_SETS]
+  if unknown:
+    raise app.UsageError(f'--view_sets: unknown {unknown}; known: {", ".join(VIEW_SETS)}')
   logging.set_verbosity(logging.WARNING)  # orbax logs every restore
   split = clip_store.open_split(FLAGS.store, 'test')
   mesh = parallel.data_mesh()
@@ -99,7 +104,8 @@ def main(argv):
     for workdir in sorted([*base.glob('loso-*'), *base.glob('fold*')]):
       held_out, scores = fold_scores(workdir, split, mesh)
       folds.update({s: report(scores, split) for s in held_out})
-      mirrored[seed].update({s: scores['mirrored too'] for s in held_out})
+      if 'mirrored too' in scores:
+        mirrored[seed].update({s: scores['mirrored too'] for s in held_out})
     if not folds:
       raise SystemExit(f'{base}: no loso-* or fold* workdirs')
     pooled[seed] = transfer_table.pool_loso(folds, FLAGS.store)['methods']
@@ -108,12 +114,12 @@ def main(argv):
   print(f'\n{FLAGS.store}, held-out subjects, 2AFC per clip (views averaged)\n')
   print('| views | ' + ' | '.join(f'seed {s}' for s in FLAGS.seeds) + ' | mean ± sd |')
   print('|' + ' --- |' * (len(FLAGS.seeds) + 2))
-  for name in VIEW_SETS:
+  for name in FLAGS.view_sets:
     values = [pooled[s][name]['two_afc'] for s in FLAGS.seeds]
     sd = statistics.stdev(values) if len(values) > 1 else 0.0
     print(f'| {name} | ' + ' | '.join(f'{v:.3f}' for v in values) +
           f' | {statistics.fmean(values):.3f} ± {sd:.3f} |')
-  if len(FLAGS.seeds) > 1:
+  if len(FLAGS.seeds) > 1 and all(mirrored.values()):
     print('\nSeed ensembles (mirrored too; each seed\'s fold models\' scores averaged)\n')
     print('| seeds averaged | ensembles | 2AFC mean ± sd over ensembles | min - max |')
     print('| --- | --- | --- | --- |')
