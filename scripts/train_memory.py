@@ -10,9 +10,10 @@ trains from scratch in a temporary workdir on the config's existing store (build
 `python -m hrjax.main --config C --workdir W --mode data`). Memory is sampled every
 `--every` seconds over the whole process tree (the program re-runs itself under its
 allocator; grain workers are processes of their own): resident (VmRSS, the store's memory
-map counted where touched) and anonymous (RssAnon, what the allocator holds). Steady: the
-median over the second half of the run's samples. Speed: clips/s between the first and
-the last checkpoint (both written at the same points of every run).
+map counted where touched) and anonymous (RssAnon, what the allocator holds), the latter
+split by phase: start (compiles, first steps, up to the first checkpoint), training
+(between the first checkpoint and the last; steady: the median of its second half) and
+evaluation (after the last). Speed: clips/s between the first and the last checkpoint.
 """
 
 import os
@@ -86,21 +87,25 @@ def run(env: dict[str, str]) -> dict:
                             stderr=subprocess.PIPE, text=True)
     samples = []
     while proc.poll() is None:
-      samples.append(tree_memory(proc.pid))
+      samples.append((time.time(), *tree_memory(proc.pid)))
       time.sleep(FLAGS.every)
     err = proc.stderr.read()
     if proc.returncode:
       raise SystemExit(f'{" ".join(cmd)} failed ({proc.returncode}):\n{err[-2000:]}')
     ckpt = Path(work) / 'checkpoints'
     first, last = FLAGS.checkpoint_every, FLAGS.steps
-    seconds = (ckpt / str(last)).stat().st_mtime - (ckpt / str(first)).stat().st_mtime
-    batch = _batch_size()
-    samples = [s for s in samples if s[0]]
-    half = samples[len(samples) // 2:]
-    return dict(wall_s=time.time() - t0, peak_rss_mb=max(s[0] for s in samples) / 1024,
-                peak_anon_mb=max(s[1] for s in samples) / 1024,
-                steady_anon_mb=statistics.median(s[1] for s in half) / 1024,
-                clips_per_s=(last - first) * batch / seconds)
+    t_first, t_last = ((ckpt / str(k)).stat().st_mtime for k in (first, last))
+    samples = [s for s in samples if s[1]]
+    train = [s for s in samples if t_first <= s[0] <= t_last]
+    mb = lambda values: max(values, default=0) / 1024  # noqa: E731
+    return dict(wall_s=time.time() - t0, peak_rss_mb=mb(s[1] for s in samples),
+                peak_anon_mb=mb(s[2] for s in samples),
+                start_anon_mb=mb(s[2] for s in samples if s[0] < t_first),
+                train_anon_mb=mb(s[2] for s in train),
+                steady_anon_mb=statistics.median([s[2] for s in train[len(train) // 2:]] or [0])
+                / 1024,
+                eval_anon_mb=mb(s[2] for s in samples if s[0] > t_last),
+                clips_per_s=(last - first) * _batch_size() / (t_last - t_first))
 
 
 def _config_path() -> str:
@@ -121,15 +126,15 @@ def main(argv):
   variants = [parse_variant(v) for v in FLAGS.variant]
   print(f'{_config_path()}, {FLAGS.steps} steps from scratch, checkpoints every '
         f'{FLAGS.checkpoint_every}; memory of the process tree\n')
-  print('| variant | environment | peak RSS MB | peak anonymous MB | steady anonymous MB | '
-        'clips/s | wall s |')
-  print('| --- | --- | --- | --- | --- | --- | --- |')
+  print('| variant | environment | peak RSS MB | peak anonymous MB: whole run | start (to the '
+        'first checkpoint) | training | training, steady | evaluation | clips/s | wall s |')
+  print('|' + ' --- |' * 10)
   for name, env in variants:
     r = run(env)
     shown = '; '.join(f'{k}={v}' for k, v in env.items()) or '(as is)'
-    print(f'| {name} | {shown} | {r["peak_rss_mb"]:.0f} | {r["peak_anon_mb"]:.0f} | '
-          f'{r["steady_anon_mb"]:.0f} | {r["clips_per_s"]:.1f} | {r["wall_s"]:.0f} |',
-          flush=True)
+    print(f'| {name} | {shown} | ' + ' | '.join(f'{r[k]:.0f}' for k in (
+        'peak_rss_mb', 'peak_anon_mb', 'start_anon_mb', 'train_anon_mb', 'steady_anon_mb',
+        'eval_anon_mb')) + f' | {r["clips_per_s"]:.1f} | {r["wall_s"]:.0f} |', flush=True)
 
 
 if __name__ == '__main__':
