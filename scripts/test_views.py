@@ -88,6 +88,11 @@ def ensembles(fold_sets: dict[str, dict], split: clip_store.Split) -> dict[int, 
   return out
 
 
+def _mean_sd(values: list[float]) -> str:
+  sd = statistics.stdev(values) if len(values) > 1 else 0.0
+  return f'{statistics.fmean(values):.3f} ± {sd:.3f}'
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
@@ -116,16 +121,13 @@ def main(argv):
   print('|' + ' --- |' * (len(FLAGS.seeds) + 2))
   for name in FLAGS.view_sets:
     values = [pooled[s][name]['two_afc'] for s in FLAGS.seeds]
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    print(f'| {name} | ' + ' | '.join(f'{v:.3f}' for v in values) +
-          f' | {statistics.fmean(values):.3f} ± {sd:.3f} |')
+    print(f'| {name} | ' + ' | '.join(f'{v:.3f}' for v in values) + f' | {_mean_sd(values)} |')
   if len(FLAGS.seeds) > 1 and all(mirrored.values()):
     print('\nSeed ensembles (mirrored too; each seed\'s fold models\' scores averaged)\n')
     print('| seeds averaged | ensembles | 2AFC mean ± sd over ensembles | min - max |')
     print('| --- | --- | --- | --- |')
     for k, values in ensembles(mirrored, split).items():
-      sd = statistics.stdev(values) if len(values) > 1 else 0.0
-      print(f'| {k} | {len(values)} | {statistics.fmean(values):.3f} ± {sd:.3f} | '
+      print(f'| {k} | {len(values)} | {_mean_sd(values)} | '
             f'{min(values):.3f} - {max(values):.3f} |')
 
 

@@ -3,7 +3,8 @@ r"""Memory of a real training process: peak and steady resident memory of `pytho
 included), with its step speed, under allocator settings given side by side.
 
   python scripts/train_memory.py --config configs/quick.py --steps 400 \
-      --variant 'purge never=MIMALLOC_PURGE_DELAY=-1' --variant 'purge 1 s=MIMALLOC_PURGE_DELAY=1000'
+      --variant 'purge never=MIMALLOC_PURGE_DELAY=-1' \
+      --variant 'purge 1 s=MIMALLOC_PURGE_DELAY=1000'
 
 Each variant is `NAME=VAR=VALUE[;VAR=VALUE]` (empty: the environment as it is). Every run
 trains from scratch in a temporary workdir on the config's existing store (build it first:

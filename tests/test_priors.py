@@ -5,12 +5,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from test_model import inputs, model_and_params
 
 from hrjax.data import clip_store, pipeline
 from hrjax.models import spectral, spectral_priors
 from hrjax.models.pairing import contrastive_loss
 from hrjax.training import step
-from test_model import inputs, model_and_params
 
 FPS, T = 30.0, 128
 GRID = spectral.bpm_grid()

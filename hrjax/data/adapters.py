@@ -186,7 +186,8 @@ def _manifest_recording(path: Path, row: dict, seen: set) -> Recording:
     if row['heart']:
       raise InputError(path, f'{where}: kind none takes an empty heart cell, got '
                        f'{row["heart"]!r}')
-    return _unlabeled_recording(path, row, seen, video)
+    return Recording(subject=row['subject'], recording=_recording_name(path, row, seen),
+                     video=video, heart_file=video, load_heart=lambda: None, unlabeled=True)
   heart_src = row['heart']
   if kind != 'rate' or not heart_files.is_number(heart_src):
     heart_src = (path.parent / heart_src).resolve()
@@ -195,10 +196,7 @@ def _manifest_recording(path: Path, row: dict, seen: set) -> Recording:
     fs = float(row['fs']) if row.get('fs') else None
   except ValueError:
     raise InputError(path, f'{where}: offset_s and fs must be numbers') from None
-  name = row.get('recording') or Path(row['video']).stem
-  if name in seen:
-    raise InputError(path, f'{where}: recording name {name!r} used twice (add a recording column)')
-  seen.add(name)
+  name = _recording_name(path, row, seen)
   opts = {k: row.get(k) or None for k in ('channel', 'start_code', 'end_code')}
 
   return Recording(subject=row['subject'], recording=name, video=video,
@@ -206,14 +204,14 @@ def _manifest_recording(path: Path, row: dict, seen: set) -> Recording:
                    load_heart=lambda: heart_files.read_heart_file(heart_src, kind, fs=fs, **opts))
 
 
-def _unlabeled_recording(path: Path, row: dict, seen: set, video: Path) -> Recording:
+def _recording_name(path: Path, row: dict, seen: set) -> str:
+  """A manifest row's recording name (default: the video's file stem), new to `seen`."""
   name = row.get('recording') or Path(row['video']).stem
   if name in seen:
     raise InputError(path, f'line {row["line"]}: recording name {name!r} used twice (add a '
                      'recording column)')
   seen.add(name)
-  return Recording(subject=row['subject'], recording=name, video=video, heart_file=video,
-                   load_heart=lambda: None, unlabeled=True)
+  return name
 
 
 def manifest(root: Path) -> list[Recording]:

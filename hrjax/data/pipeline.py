@@ -73,7 +73,9 @@ class SubjectBatches:
                unlabeled: tuple[Source, ...] = ()):
     self.store, self.split = str(store), split
     self.batch_size, self.seed, self.augment = batch_size, seed, augment
-    self.unlabeled_clips = sum(u.clips for u in unlabeled)
+    n_unlabeled = sum(u.clips for u in unlabeled)
+    self._labeled = (None if not n_unlabeled else  # the batch's last clips are unlabeled
+                     (np.arange(batch_size) < batch_size - n_unlabeled).astype(np.float32))
     mix = tuple(mix) + tuple(unlabeled)
     own = batch_size - sum(m.clips for m in mix)
     if own < 1:
@@ -124,9 +126,8 @@ class SubjectBatches:
     batch = dict(video=np.stack(video), heart=np.stack(heart).astype(np.float32),
                  rr=np.stack(rr).astype(np.float32),
                  clip=np.array([c for _, c in picks[self.local]]))
-    if self.unlabeled_clips:
-      labeled = np.arange(self.batch_size) < self.batch_size - self.unlabeled_clips
-      batch['labeled'] = labeled[self.local].astype(np.float32)
+    if self._labeled is not None:
+      batch['labeled'] = self._labeled[self.local]
     return batch
 
 
