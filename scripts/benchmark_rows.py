@@ -161,7 +161,8 @@ def bench_loader(cfg, repeats, steps, store):
   from hrjax.data import pipeline
   batches = pipeline.SubjectBatches(store, 'train', cfg.train.batch_size, cfg.seed,
                                     cfg.train.augment)
-  it = pipeline.train_iterator(batches, 10**6, cfg.data.workers)
+  it = pipeline.train_iterator(batches, 10**6, cfg.data.workers, cfg.data.read_ahead,
+                               cfg.data.read_threads)
   n = 20
   median, spread = timed(lambda: [next(it) for _ in range(n)], repeats)
   return _row('grain loader', 'batches/s', median, spread, n, batch=cfg.train.batch_size,

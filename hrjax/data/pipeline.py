@@ -131,9 +131,18 @@ class SubjectBatches:
     return batch
 
 
-def train_iterator(batches: SubjectBatches, num_batches: int, workers: int = 0):
-  """A checkpointable grain iterator over batches 0..num_batches-1."""
-  ds = grain.MapDataset.range(num_batches).map(batches).to_iter_dataset()
+def train_iterator(batches: SubjectBatches, num_batches: int, workers: int = 0,
+                   read_ahead: int = 8, threads: int = 2):
+  """A checkpointable grain iterator over batches 0..num_batches-1.
+
+  At most `read_ahead` batches are made ahead of the consumer, by `threads` threads (in
+  each of `workers` processes, where there are any). grain's defaults (16 threads, 500
+  batches ahead) filled gigabytes while the first step compiled, and an allocator that
+  keeps freed memory held them for the whole run (docs/performance.md, memory of a
+  training process); a step needs the next batch only.
+  """
+  options = grain.ReadOptions(num_threads=threads, prefetch_buffer_size=read_ahead)
+  ds = grain.MapDataset.range(num_batches).map(batches).to_iter_dataset(options)
   if workers > 0:
     ds = ds.mp_prefetch(grain.MultiprocessingOptions(num_workers=workers))
   return iter(ds)

@@ -95,7 +95,8 @@ def train(cfg, workdir: str | Path, progress: bool = True, stop_after: int | Non
   batches = pipeline.SubjectBatches(store, 'train', cfg.train.batch_size, cfg.seed,
                                     cfg.train.augment, jax.process_index(), jax.process_count(),
                                     mix=mix, unlabeled=unlabeled)
-  data_iter = pipeline.train_iterator(batches, cfg.train.steps, cfg.data.workers)
+  data_iter = pipeline.train_iterator(batches, cfg.train.steps, cfg.data.workers,
+                                      cfg.data.read_ahead, cfg.data.read_threads)
   mngr = checkpoint.manager(workdir, cfg.train.max_checkpoints)
   train_state = _resume_or_init(mngr, data_iter, built, cfg.train.init_from)
   n_params = state.parameter_count(train_state['params'])
