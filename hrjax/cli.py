@@ -4,15 +4,11 @@ how it reports a user's mistake (one line naming the file and the problem, exit 
 from __future__ import annotations
 
 import contextlib
-import errno
 import sys
 
 from absl import app, flags, logging
 
-from hrjax.errors import USER_ERRORS
-
-# A full disk, a quota, a read-only file system: the machine's trouble, told in one line.
-DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+from hrjax.errors import DISK_ERRORS, USER_ERRORS
 
 
 def start(argv: list[str]) -> None:

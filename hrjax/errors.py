@@ -5,6 +5,7 @@ Every layer may import this module; it imports nothing of hrjax.
 
 from __future__ import annotations
 
+import errno
 import os
 
 
@@ -20,3 +21,7 @@ class InputError(ValueError):
 # of a traceback: a bad input file, a missing file or checkpoint, a store or workdir in the
 # way, a setting that does not fit, a non-finite loss.
 USER_ERRORS = (InputError, FileNotFoundError, FileExistsError, FloatingPointError, ValueError)
+
+# A full disk, a quota, a read-only file system: the machine's trouble, told in one line
+# (`OSError` with one of these errno values, its `filename` the path being written).
+DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)

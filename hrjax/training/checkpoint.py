@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 from pathlib import Path
 
 import grain
@@ -9,7 +12,9 @@ import jax
 import orbax.checkpoint as ocp
 from absl import logging
 
-from hrjax.errors import InputError
+from hrjax.errors import DISK_ERRORS, InputError
+
+TMP_MARK = '.orbax-checkpoint-tmp'  # in the name of a step's folder until orbax commits it
 
 
 def manager(workdir: str | Path, max_to_keep: int = 3) -> ocp.CheckpointManager:
@@ -20,9 +25,58 @@ def manager(workdir: str | Path, max_to_keep: int = 3) -> ocp.CheckpointManager:
 
 
 def save(mngr: ocp.CheckpointManager, step: int, state, data_iter) -> None:
-  mngr.save(step, args=ocp.args.Composite(
-      state=ocp.args.StandardSave(state),
-      data=grain.checkpoint.CheckpointSave(data_iter)))
+  """Start writing `step` (orbax writes in the background; a failed earlier write surfaces
+  here or in `finish`)."""
+  with _disk_errors_named(mngr):
+    mngr.save(step, args=ocp.args.Composite(
+        state=ocp.args.StandardSave(state),
+        data=grain.checkpoint.CheckpointSave(data_iter)))
+
+
+def finish(mngr: ocp.CheckpointManager) -> None:
+  """Wait for the writes in flight, then close the manager."""
+  with _disk_errors_named(mngr):
+    mngr.wait_until_finished()
+  mngr.close()
+
+
+def _disk_errno(error: BaseException) -> int | None:
+  """The errno of a full or read-only disk behind `error`, or None. orbax and tensorstore
+  wrap the OSError in exceptions of their own, often keeping only its text."""
+  seen = set()
+  while error is not None and id(error) not in seen:
+    seen.add(id(error))
+    if isinstance(error, OSError) and error.errno in DISK_ERRORS:
+      return error.errno
+    for code in DISK_ERRORS:
+      if os.strerror(code) in str(error):
+        return code
+    error = error.__cause__ or error.__context__
+  return None
+
+
+@contextlib.contextmanager
+def _disk_errors_named(mngr: ocp.CheckpointManager):
+  """A full or read-only disk during a checkpoint write: remove the step's temporary
+  folder (so that nothing half-written is left to fill the disk or be taken for a step)
+  and raise one OSError naming the step's folder and the step a rerun resumes from."""
+  try:
+    yield
+  except Exception as e:
+    code = _disk_errno(e)
+    if code is None:
+      raise
+    folder = Path(mngr.directory)
+    partial = sorted(folder.glob(f'*{TMP_MARK}*'))
+    for tmp in partial:
+      shutil.rmtree(tmp, ignore_errors=True)
+    mngr.reload()
+    target = folder / partial[0].name.split('.')[0] if partial else folder
+    newest = mngr.latest_step()
+    resume = (f'resume from step {newest}, the newest complete one' if newest is not None
+              else 'start again (no checkpoint was completed yet)')
+    raise OSError(code, f'{os.strerror(code)} while writing a checkpoint; free space and run '
+                  f'the same command again to {resume}', str(target)) from e
 
 
 def restore(mngr: ocp.CheckpointManager, abstract_state, data_iter=None, step: int | None = None):

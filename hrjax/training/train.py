@@ -127,8 +127,7 @@ def train(cfg, workdir: str | Path, progress: bool = True, stop_after: int | Non
       t_last, step_last = time.time(), done
     if done % cfg.train.checkpoint_every == 0 or done in (cfg.train.steps, end):
       checkpoint.save(mngr, done, train_state, data_iter)
-  mngr.wait_until_finished()
-  mngr.close()
+  checkpoint.finish(mngr)
   return built, train_state
 
 
