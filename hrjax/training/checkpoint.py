@@ -17,10 +17,15 @@ from hrjax.errors import DISK_ERRORS, InputError
 TMP_MARK = '.orbax-checkpoint-tmp'  # in the name of a step's folder until orbax commits it
 
 
-def manager(workdir: str | Path, max_to_keep: int = 3) -> ocp.CheckpointManager:
+def manager(workdir: str | Path, max_to_keep: int = 3,
+            writer: bool = False) -> ocp.CheckpointManager:
+  """The checkpoints of `workdir`. `writer`: the training run, which first removes the
+  temporary folders of writes that never finished (a reader must not: a training process
+  may be writing one)."""
   return ocp.CheckpointManager(
       Path(workdir).resolve() / 'checkpoints',
-      options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True),
+      options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True,
+                                           cleanup_tmp_directories=writer),
       item_names=('state', 'data'))
 
 
@@ -66,6 +71,8 @@ def _disk_errors_named(mngr: ocp.CheckpointManager):
     code = _disk_errno(e)
     if code is None:
       raise
+    with contextlib.suppress(Exception):  # the write's other threads may still be at work
+      mngr.wait_until_finished()
     folder = Path(mngr.directory)
     partial = sorted(folder.glob(f'*{TMP_MARK}*'))
     for tmp in partial:

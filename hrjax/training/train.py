@@ -97,7 +97,7 @@ def train(cfg, workdir: str | Path, progress: bool = True, stop_after: int | Non
                                     mix=mix, unlabeled=unlabeled)
   data_iter = pipeline.train_iterator(batches, cfg.train.steps, cfg.data.workers,
                                       cfg.data.read_ahead, cfg.data.read_threads)
-  mngr = checkpoint.manager(workdir, cfg.train.max_checkpoints)
+  mngr = checkpoint.manager(workdir, cfg.train.max_checkpoints, writer=True)
   train_state = _resume_or_init(mngr, data_iter, built, cfg.train.init_from)
   n_params = state.parameter_count(train_state['params'])
   logging.info('Model: %s heart, %d parameters; %d devices', cfg.model.representation,
