@@ -8,6 +8,7 @@ checked for alignment against the ECG or PPG written beside them.
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -89,6 +90,22 @@ def write_video(path: Path, frames: np.ndarray, codec: str = 'h264') -> Path:
     writer.send(np.ascontiguousarray(frame))
   writer.close()
   return path
+
+
+def rewrite_video(src: Path, dst: Path, *args: str, inputs: tuple[str, ...] = ()) -> Path:
+  """`src` passed through ffmpeg with `args` (filters, stream copies, metadata): a phone's
+  quirks (a variable frame rate, a rotation in the display matrix, an audio stream)."""
+  cmd = [imageio_ffmpeg.get_ffmpeg_exe(), '-v', 'error', '-y', *inputs, '-i', str(src), *args,
+         str(dst)]
+  subprocess.run(cmd, check=True, capture_output=True)
+  return dst
+
+
+def variable_rate_video(src: Path, dst: Path, n_fast: int) -> Path:
+  """The first `n_fast` frames of `src` 1/30 s apart, the rest 1/15 s apart."""
+  expr = f'if(lt(N,{n_fast}),N/30,{n_fast}/30+(N-{n_fast})/15)/TB'
+  return rewrite_video(src, dst, '-vf', f"setpts='{expr}'",
+                       '-fps_mode', 'vfr', '-c:v', 'libx264', '-crf', '4', '-pix_fmt', 'yuv420p')
 
 
 def write_ecg(path: Path, beats: np.ndarray, duration_s: float, fs: float = 256.0,

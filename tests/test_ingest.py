@@ -183,7 +183,8 @@ EXPECTED_PROBLEMS = {
     'subject5': 'ground_truth.txt: heart signal',  # ... covers 0.4 s: less than one clip
     'subject6': 'ground_truth.txt: PPG or time line contains NaN',
     'subject7': 'ground_truth.txt: timestamps go backwards at sample 51',
-    'subject8': 'vid.mp4: ffmpeg cannot read it as a video (no video stream: zero frames)',
+    'subject8': 'vid.mp4: ffmpeg cannot read it as a video (no video stream: zero frames or '
+                'audio only)',
 }
 
 
@@ -224,6 +225,30 @@ def test_manifest_and_heart_file_errors(tmp_path):
     heart_files.read_rate(tmp_path / 'r.csv')
   series = heart_files.read_rate('64.5')
   assert series.pulse is None and np.all(series.hr == 64.5)
+  ppg = files.write_ppg_csv(tmp_path / 'ppg.csv', files.beats_for(5, 0), 5.0, fs=64.0)
+  with pytest.raises(InputError, match=r'ppg.csv: the time column gives 6\d.\d+ Hz but .* 32 Hz'):
+    heart_files.read_ppg(ppg, fs=32.0)
+  assert heart_files.read_ppg(ppg, fs=64.0).pulse is not None
+  table = np.loadtxt(ppg, delimiter=',', skiprows=1)
+  np.savetxt(tmp_path / 'ms.csv', table * [1000, 1], delimiter=',')
+  with pytest.raises(InputError, match='ms.csv: .*0.064 samples per second.*milliseconds'):
+    heart_files.read_ppg(tmp_path / 'ms.csv')
+  (tmp_path / 'two.csv').write_text('subject,video,heart,kind,recording\n'
+                                    '1,a.mp4,70,rate,x\n2,./a.mp4,71,rate,y\n')
+  with pytest.raises(InputError, match="two.csv: line 3: video './a.mp4' is also on line 2"):
+    adapters.find_recordings('manifest', tmp_path / 'two.csv')
+
+
+@pytest.mark.parametrize('encoding', ['utf-16', 'utf-16-le', 'cp1252', 'utf-8-sig'])
+def test_tables_in_other_encodings_read_the_same(tmp_path, encoding):
+  """Excel's and Windows tools' encodings: the manifest's accented name and a PPG table's
+  numbers come out as written."""
+  text = 'subject,video,heart,kind\nJosé,a.mp4,p.csv,ppg\n'
+  (tmp_path / 'm.csv').write_bytes(text.encode(encoding))
+  assert adapters.find_recordings('manifest', tmp_path / 'm.csv')[0].subject == 'José'
+  ppg = files.write_ppg_csv(tmp_path / 'p.csv', files.beats_for(5, 0), 5.0)
+  ppg.write_bytes(ppg.read_text().encode(encoding))
+  assert len(heart_files.read_table(ppg)) == 5 * 64
 
 
 def test_a_store_whose_sources_changed_is_refused_with_the_file_named(tmp_path):
@@ -322,3 +347,31 @@ def test_a_heart_clock_that_starts_late_maps_onto_the_video_the_same_in_predict_
                                            for t, v in zip(late, ppg)))
   table = heart_files.read_ppg(tmp_path / 'p.csv')
   np.testing.assert_allclose(table.t, series.t, atol=1e-3)
+
+
+def test_phone_videos_variable_rate_rotation_audio_and_audio_only(tmp_path, caplog):
+  """A variable frame rate takes its frame times from the container (each frame's
+  brightness is its index, so a frame shown at the wrong time is seen); a rotation in the
+  display matrix turns the frames; an audio stream beside the video is ignored; a file of
+  audio only is named."""
+  n = 60
+  frames = np.repeat((np.arange(n) * 4).astype(np.uint8)[:, None, None, None], 3, -1)
+  src = files.write_video(tmp_path / 'src.mp4', np.broadcast_to(frames, (n, 32, 48, 3)).copy())
+  vfr = files.variable_rate_video(src, tmp_path / 'vfr.mp4', n_fast=30)
+  decoded = extract.decode_video(vfr, SETTINGS)
+  assert 'variable frame rate' in caplog.text
+  assert abs(decoded.times[-1] - (1 + 29 / 15)) < 0.05  # 30 frames in 1 s, 30 in 2 s
+  level = decoded.video.astype(float).mean((1, 2, 3))
+  shown = np.where(decoded.times < 1, decoded.times * 30, 30 + (decoded.times - 1) * 15)
+  np.testing.assert_allclose(level, np.floor(shown + 1e-6) * 4, atol=6)
+
+  rotated = files.rewrite_video(src, tmp_path / 'rot.mp4', '-c', 'copy',
+                                inputs=('-display_rotation', '90'))
+  assert (video_io.probe(rotated).width, video_io.probe(rotated).height) == (32, 48)
+  assert next(video_io.iter_frames(rotated)).shape == (48, 32, 3)
+  with_audio = files.rewrite_video(src, tmp_path / 'av.mp4', '-c:v', 'copy', '-c:a', 'aac',
+                                   '-shortest', inputs=('-f', 'lavfi', '-i', 'sine=d=2'))
+  assert len(list(video_io.iter_frames(with_audio))) == n
+  audio = files.rewrite_video(with_audio, tmp_path / 'audio.m4a', '-vn', '-c:a', 'copy')
+  with pytest.raises(InputError, match='audio.m4a: .*no video stream'):
+    video_io.probe(audio)

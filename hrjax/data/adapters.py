@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from hrjax.data import heart_files
+from hrjax.data import heart_files, text_files
 from hrjax.data import heart_series as heart
 from hrjax.data.regions import REGIONS_FILE
 from hrjax.errors import InputError
@@ -70,9 +71,7 @@ def read_rate_table(path: Path) -> dict[str, float]:
   Tolerates a UTF-8 byte-order mark and spaces around cells (as in the
   bias-eval-rppg `ground_truth.csv`).
   """
-  if not path.is_file():
-    raise InputError(path, 'rate table not found')
-  rows = [line.split(',') for line in path.read_text(encoding='utf-8-sig').splitlines()
+  rows = [line.split(',') for line in text_files.read_text(path, 'rate table').splitlines()
           if line.strip()]
   rates = {}
   for lineno, row in enumerate(rows[1:], start=2):
@@ -152,10 +151,7 @@ MANIFEST_KINDS = (*heart_files.HEART_KINDS, 'none')
 
 def read_manifest(path: Path) -> list[dict]:
   """Rows of a manifest CSV as dicts (header names stripped, lower case)."""
-  if not path.is_file():
-    raise InputError(path, 'manifest not found')
-  with open(path, newline='', encoding='utf-8-sig') as f:
-    rows = list(csv.reader(f))
+  rows = list(csv.reader(io.StringIO(text_files.read_text(path, 'manifest'), newline='')))
   rows = [[c.strip() for c in r] for r in rows if any(c.strip() for c in r)]
   if not rows:
     raise InputError(path, 'the manifest is empty')
@@ -226,8 +222,14 @@ def manifest(root: Path) -> list[Recording]:
   rows = read_manifest(path)
   if not rows:
     raise InputError(path, 'the manifest lists no recordings')
-  seen = set()
-  return [_manifest_recording(path, row, seen) for row in rows]
+  seen, lines = set(), {}
+  recordings = [_manifest_recording(path, row, seen) for row in rows]
+  for row, rec in zip(rows, recordings):
+    if rec.video in lines:
+      raise InputError(path, f'line {row["line"]}: video {row["video"]!r} is also on line '
+                       f'{lines[rec.video]} (each video once: its clips would count twice)')
+    lines[rec.video] = row['line']
+  return recordings
 
 
 ADAPTERS: dict[str, Callable[[Path], list[Recording]]] = {
@@ -242,17 +244,15 @@ def read_offsets(path: str | Path) -> dict[str, float]:
   """A CSV of `recording,offset_s` rows (heart time = video time + offset_s)."""
   path = Path(path)
   table = {}
-  if not path.is_file():
-    raise InputError(path, 'offsets file not found')
-  with open(path, newline='', encoding='utf-8-sig') as f:
-    for lineno, row in enumerate(csv.reader(f), start=1):
-      row = [c.strip() for c in row]
-      if not any(row) or (lineno == 1 and row[0].lower() == 'recording'):
-        continue
-      try:
-        table[row[0]] = float(row[1])
-      except (IndexError, ValueError):
-        raise InputError(path, f'line {lineno}: expected "recording,offset_s"') from None
+  text = text_files.read_text(path, 'offsets file')
+  for lineno, row in enumerate(csv.reader(io.StringIO(text, newline='')), start=1):
+    row = [c.strip() for c in row]
+    if not any(row) or (lineno == 1 and row[0].lower() == 'recording'):
+      continue
+    try:
+      table[row[0]] = float(row[1])
+    except (IndexError, ValueError):
+      raise InputError(path, f'line {lineno}: expected "recording,offset_s"') from None
   return table
 
 

@@ -162,11 +162,29 @@ def _frame_times(video: Path, times: np.ndarray | None, heart_file: Path | None,
   if times is not None:
     logging.warning('%s: %d timestamps for %d decoded frames; using the container fps %.3f',
                     heart_file, len(times), decoded, info.fps)
+  elif (stamps := _variable_rate_stamps(video, info, decoded)) is not None:
+    return stamps
   elif info.frames and abs(info.frames - decoded) > max(3, 0.02 * decoded):
     logging.warning('%s: the container states %d frames (%.2f s at %.3f fps) but %d decoded; '
                     'frame times assume %.3f fps', video, info.frames, info.duration_s,
                     info.fps, decoded, info.fps)
   return np.arange(decoded) / info.fps
+
+
+def _variable_rate_stamps(video: Path, info: video_io.VideoInfo,
+                          decoded: int) -> np.ndarray | None:
+  """The container's frame times where they stray from a constant rate by over half a
+  frame (a phone's variable-rate video), else None (constant rate: `fps` holds)."""
+  stamps = video_io.frame_stamps(video)
+  if stamps is None or len(stamps) != decoded or decoded < 2:
+    return None
+  gaps = np.diff(stamps)
+  if gaps.min() <= 0 or np.max(np.abs(stamps - np.arange(decoded) / info.fps)) <= 0.5 / info.fps:
+    return None
+  logging.warning('%s: variable frame rate (%.1f to %.1f fps between frames); frame times '
+                  'from the container', video, 1 / max(gaps.max(), 1e-6),
+                  1 / max(gaps.min(), 1e-6))
+  return stamps
 
 
 def cut_clips(decoded: Decoded, series: heart.HeartSeries, stride: int, s: ExtractSettings, *,

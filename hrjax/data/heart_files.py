@@ -34,6 +34,7 @@ from absl import logging
 from scipy import signal
 
 from hrjax.data import heart_series as heart
+from hrjax.data import text_files
 from hrjax.errors import InputError
 
 EDF_EXTENSIONS = ('.edf', '.bdf')
@@ -73,10 +74,7 @@ def repair_timestamps(t: np.ndarray, path: Path) -> np.ndarray:
 def read_table(path: Path) -> np.ndarray:
   """A numeric CSV/text table `[rows, columns]`; a non-numeric first line is a header."""
   path = Path(path)
-  if not path.is_file():
-    raise InputError(path, 'heart file not found')
-  lines = [ln for ln in path.read_text(encoding='utf-8-sig', errors='replace').splitlines()
-           if ln.strip()]
+  lines = [ln for ln in text_files.read_text(path, 'heart file').splitlines() if ln.strip()]
   rows = []
   for lineno, line in enumerate(lines, start=1):
     cells = [c for c in re.split(r'[,;\s]+', line.strip()) if c]
@@ -235,6 +233,7 @@ def read_ppg(path: str | Path, fs: float | None = None, channel: str | None = No
     table = read_table(path)
     if table.shape[1] >= 2:
       t, ppg = table[:, 0], table[:, 1]
+      _time_column_rate(path, t, fs)
     elif fs:
       ppg = table[:, 0]
       t = np.arange(len(ppg)) / fs
@@ -247,6 +246,22 @@ def read_ppg(path: str | Path, fs: float | None = None, channel: str | None = No
     raise InputError(path, f'only {len(t)} PPG samples')
   t = repair_timestamps(t, path)
   return heart.from_ppg(t - t[0], ppg)
+
+
+def _time_column_rate(path: Path, t: np.ndarray, fs: float | None) -> None:
+  """A PPG table's time column must be in seconds and agree with a sample rate given
+  beside it: a mismatch is named rather than one of them silently winning."""
+  gaps = np.diff(t)
+  gaps = gaps[np.isfinite(gaps) & (gaps > 0)]
+  if not len(gaps):
+    return  # repair_timestamps names what is wrong
+  rate = 1.0 / float(np.median(gaps))
+  if rate < 5:
+    raise InputError(path, f'the time column gives {rate:.3g} samples per second, too few '
+                     'for a pulse: are the times in milliseconds? (seconds expected)')
+  if fs and abs(rate / fs - 1) > 0.02:
+    raise InputError(path, f'the time column gives {rate:.2f} Hz but the sample rate given '
+                     f'(fs) is {fs:g} Hz; give one of them, or the right one')
 
 
 def read_rate(source: str | Path) -> heart.HeartSeries:
@@ -296,9 +311,7 @@ def _numbers(path: Path, line: str, lineno: int) -> np.ndarray:
 @functools.lru_cache(maxsize=4)  # the heart and the frame times come from one file
 def read_ubfc_ground_truth(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
   """`ground_truth.txt`: PPG, heart rate, time (s); one value per video frame."""
-  if not path.is_file():
-    raise InputError(path, 'heart file not found')
-  lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
+  lines = [ln for ln in text_files.read_text(path, 'heart file').splitlines() if ln.strip()]
   if len(lines) < 3:
     raise InputError(path, f'expected 3 lines (PPG, rate, time), found {len(lines)}')
   ppg, bpm, t = (_numbers(path, ln, i + 1) for i, ln in enumerate(lines[:3]))

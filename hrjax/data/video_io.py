@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import os
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,9 +76,11 @@ def _open(path: Path, max_width: int | None = None) -> tuple[Iterator, dict]:
     raise InputError(path, 'video file not found')
   if path.stat().st_size == 0:
     raise InputError(path, 'video file is empty (0 bytes)')
-  params = {}
+  # every decoded frame once: without it ffmpeg repeats frames of a variable-rate video
+  # to fill a constant rate (the times of the frames come from `frame_stamps`)
+  params = {'output_params': ['-fps_mode', 'passthrough']}
   if max_width:  # shrink inside ffmpeg: a face detector needs no 1080p
-    params['output_params'] = ['-vf', f"scale='min({max_width},iw)':-2"]
+    params['output_params'] += ['-vf', f"scale='min({max_width},iw)':-2"]
   try:
     reader = imageio_ffmpeg.read_frames(str(path), **params)
     meta = next(reader)
@@ -86,9 +89,30 @@ def _open(path: Path, max_width: int | None = None) -> tuple[Iterator, dict]:
   return reader, meta
 
 
+def frame_stamps(path: str | os.PathLike) -> np.ndarray | None:
+  """Presentation times (s, the first frame at 0) of the first video stream's frames, as
+  the container stores them, read without decoding (a phone's variable-rate video has no
+  single fps); None where ffmpeg gives none."""
+  cmd = [imageio_ffmpeg.get_ffmpeg_exe(), '-v', 'error', '-i', str(path), '-map', '0:v:0',
+         '-c', 'copy', '-f', 'framecrc', '-']
+  proc = subprocess.run(cmd, capture_output=True, text=True)
+  tb = re.search(r'^#tb 0: (\d+)/(\d+)', proc.stdout, re.M)
+  if proc.returncode or not tb:
+    return None
+  try:
+    pts = [int(line.split(',')[2]) for line in proc.stdout.splitlines()
+           if line and not line.startswith('#')]
+  except (IndexError, ValueError):  # a packet without a presentation time
+    return None
+  if not pts:
+    return None
+  pts = np.sort(np.asarray(pts, np.int64))
+  return (pts - pts[0]) * int(tb[1]) / int(tb[2])
+
+
 # ffmpeg's words for the common broken files -> what they mean for the user
 _FFMPEG_REASONS = (('moov atom not found', 'no moov atom: truncated, unfinished or not an MP4/MOV'),
-                   ('does not contain any stream', 'no video stream: zero frames'),
+                   ('does not contain any stream', 'no video stream: zero frames or audio only'),
                    ('invalid data found', 'corrupt or not a video: invalid data'),
                    ('no such file', 'file not found'))
 
