@@ -11,6 +11,25 @@ from absl import app, flags, logging
 from hrjax.errors import DISK_ERRORS, USER_ERRORS
 
 
+def parse_flags(argv: list[str]) -> list[str]:
+  """absl's parsing, and a `--config.KEY=...` override of a key the config lacks told in
+  one line (ml_collections raises a bare KeyError or AttributeError from inside it)."""
+  try:
+    return app.parse_flags_with_usage(argv)
+  except (AttributeError, KeyError) as e:
+    text = e
+    while isinstance(text, BaseException) and text.args:  # AttributeError(KeyError(text))
+      text = text.args[0]
+    lines = str(text).splitlines() or ['?']
+    key = lines[0].strip('"\'')
+    named = [a.split('=')[0] for a in argv[1:] if a.startswith('--config.')
+             and key in a.split('=')[0].split('.')]
+    hint = ''.join(f' ({line.strip()})' for line in lines[1:2])
+    print(f'hrjax: error: {", ".join(named) or key}: the config has no key {key!r}{hint}',
+          file=sys.stderr)
+    sys.exit(2)
+
+
 def start(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')

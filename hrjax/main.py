@@ -64,12 +64,14 @@ def main(argv):
   cli.start(argv)
   import jax  # after flag parsing, so --help stays fast
 
+  from hrjax import config_check
   from hrjax.evaluation import evaluate
   from hrjax.training import distributed, train
   distributed.initialize(FLAGS.coordinator, FLAGS.num_processes, FLAGS.process_id)
   logging.info('JAX process %d of %d, %d local devices of %d', jax.process_index(),
                jax.process_count(), jax.local_device_count(), jax.device_count())
   with cli.user_errors('hrjax'):
+    config_check.check(FLAGS.config)
     if FLAGS.mode == 'eval':
       evaluate.evaluate_checkpoint(FLAGS.config, FLAGS.workdir, FLAGS.step, FLAGS.report_dir)
       return
@@ -82,7 +84,7 @@ def main(argv):
 
 def run():
   allocator.tune_malloc()
-  app.run(main)
+  app.run(main, flags_parser=cli.parse_flags)
 
 
 if __name__ == '__main__':

@@ -3,12 +3,15 @@
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 
 import pytest
 
-from hrjax import allocator
+from configs import quick
+from hrjax import allocator, config_check
+from hrjax.errors import InputError
 
 
 def _run(*args):
@@ -24,9 +27,36 @@ def test_help_lists_the_flags():
 
 def test_unknown_config_key_fails_with_its_name(tmp_path):
   out = _run('--config=configs/quick.py', f'--workdir={tmp_path}', '--config.train.stepz=5')
-  assert out.returncode != 0
-  assert 'stepz' in out.stderr
+  assert out.returncode == 2
+  assert out.stderr.strip().splitlines()[-1].startswith(
+      "hrjax: error: --config.train.stepz: the config has no key 'stepz'"), out.stderr[-2000:]
   assert not any(tmp_path.iterdir())  # nothing started
+
+
+@pytest.mark.parametrize('key, value, message', [
+    ('train.steps', -5, 'is -5; must be at least 1'),
+    ('train.batch_size', 1, 'is 1; must be at least 2'),
+    ('train.learning_rate', float('nan'), 'is nan; must be a number above 0'),
+    ('model.representation', 'ppg', "is 'ppg'; must be one of waveform"),
+    ('data.crop', 'faces', "is 'faces'; must be one of face, center, none"),
+    ('data.split_fractions', (0.7, 0.2, 0.2), 'is (0.7, 0.2, 0.2); must be three'),
+    ('eval.n_way', (1, 5), 'is (1, 5); each N-way test needs at least 2'),
+])
+def test_config_values_that_cannot_work_are_named_before_any_work(key, value, message):
+  config_check.check(quick.get_config())  # the config as written passes
+  cfg = quick.get_config()
+  group, name = key.split('.')
+  cfg[group][name] = value
+  with pytest.raises(InputError, match=re.escape(f'--config.{key}: {message}')):
+    config_check.check(cfg)
+
+
+def test_a_bad_config_value_stops_main_with_one_line(tmp_path):
+  out = _run('--config=configs/quick.py', f'--workdir={tmp_path}', '--config.train.steps=-5')
+  assert out.returncode == 1
+  assert out.stderr.strip().splitlines()[-1] == (
+      'hrjax: error: --config.train.steps: is -5; must be at least 1'), out.stderr[-2000:]
+  assert not any(tmp_path.iterdir())
 
 
 def test_extract_script_help():
@@ -37,7 +67,9 @@ def test_extract_script_help():
 
 _REPORT_ALLOCATOR = """
 import os, subprocess, sys
-from hrjax import allocator
+from configs import quick
+from hrjax import allocator, config_check
+from hrjax.errors import InputError
 allocator.tune_malloc()
 child = subprocess.run([sys.executable, '-c', 'import os; print(os.environ.get("LD_PRELOAD"))'],
                        capture_output=True, text=True).stdout.strip()

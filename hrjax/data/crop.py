@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+CROPS = ('face', 'center', 'none')  # a detected face, a centred square, the whole frame
+
 
 def area_matrix(n_in: int, n_out: int) -> np.ndarray:
   """`[n_out, n_in]` weights that average each output cell's share of the input (area resize)."""

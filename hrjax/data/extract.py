@@ -118,8 +118,8 @@ def decode_video(video: str | Path, s: ExtractSettings, *, frame_times: np.ndarr
   With crop='face' the video is read twice: shrunk copies for the detector, then
   full frames for the crop (both streamed).
   """
-  if s.crop not in ('face', 'center', 'none'):
-    raise ValueError(f"crop must be 'face', 'center' or 'none', got {s.crop!r}")
+  if s.crop not in crop.CROPS:
+    raise ValueError(f"crop must be one of {', '.join(crop.CROPS)}, got {s.crop!r}")
   video = Path(video)
   name = name or video.name
   info, frames_in = video_io.open_video(video)
