@@ -138,6 +138,16 @@ def write_ecg(path: Path, beats: np.ndarray, duration_s: float, fs: float = 256.
   return Path(path)
 
 
+def write_annotations_edf(path: Path, events: dict[str, float]) -> Path:
+  """An EDF+ holding events only, no signal channel (some amplifiers' event file)."""
+  import pyedflib
+  writer = pyedflib.EdfWriter(str(path), 0, file_type=pyedflib.FILETYPE_EDFPLUS)
+  for text, onset in events.items():
+    writer.writeAnnotation(onset, -1, text)
+  writer.close()
+  return path
+
+
 def write_ppg_csv(path: Path, beats: np.ndarray, duration_s: float, fs: float = 64.0) -> Path:
   t = np.arange(0, duration_s, 1 / fs)
   Path(path).write_text('time_s,ppg\n' + ''.join(

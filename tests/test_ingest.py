@@ -100,6 +100,9 @@ def test_ecg_errors_name_the_file_and_what_is_there(tmp_path):
   (tmp_path / 'bad.edf').write_bytes(b'0       not an edf header')
   with pytest.raises(InputError, match='bad.edf: not a readable EDF/BDF file'):
     heart_files.read_ecg(tmp_path / 'bad.edf')
+  events = files.write_annotations_edf(tmp_path / 'events.edf', {'start': 1.0, 'end': 5.0})
+  with pytest.raises(InputError, match='events.edf: no signal channels, only 2 annotations'):
+    heart_files.read_ecg(events)
 
 
 def test_manifest_clips_line_up_with_ecg_ppg_and_offsets(tmp_path):
@@ -353,7 +356,7 @@ def test_phone_videos_variable_rate_rotation_audio_and_audio_only(tmp_path, capl
   """A variable frame rate takes its frame times from the container (each frame's
   brightness is its index, so a frame shown at the wrong time is seen); a rotation in the
   display matrix turns the frames; an audio stream beside the video is ignored; a file of
-  audio only is named."""
+  audio only, and a video shorter than a clip, are named."""
   n = 60
   frames = np.repeat((np.arange(n) * 4).astype(np.uint8)[:, None, None, None], 3, -1)
   src = files.write_video(tmp_path / 'src.mp4', np.broadcast_to(frames, (n, 32, 48, 3)).copy())
@@ -375,3 +378,6 @@ def test_phone_videos_variable_rate_rotation_audio_and_audio_only(tmp_path, capl
   audio = files.rewrite_video(with_audio, tmp_path / 'audio.m4a', '-vn', '-c:a', 'copy')
   with pytest.raises(InputError, match='audio.m4a: .*no video stream'):
     video_io.probe(audio)
+  one = files.write_video(tmp_path / 'one.mp4', frames[:1].repeat(32, 1).repeat(48, 2))
+  with pytest.raises(InputError, match=r'one.mp4: 0.03 s of video, shorter than one 32-frame'):
+    extract.video_clips(one, heart_files.read_rate('70'), 'rate', SETTINGS)

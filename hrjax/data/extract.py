@@ -235,6 +235,12 @@ def unlabeled_clips(decoded: Decoded, stride: int, s: ExtractSettings, row: dict
           for start in range(0, frames - s.clip_frames + 1, stride)]
 
 
+def _at_least_one_clip(video: Path, decoded: Decoded, s: ExtractSettings) -> None:
+  if len(decoded.times) < s.clip_frames:
+    raise InputError(video, f'{len(decoded.times) / s.fps:.2f} s of video, shorter than one '
+                     f'{s.clip_frames}-frame clip ({s.clip_frames / s.fps:.2f} s at {s.fps:g} fps)')
+
+
 def video_clips(video: str | Path, series: heart.HeartSeries, heart_file: str | Path,
                 s: ExtractSettings, offset_s: float = 0.0, progress: bool = False) -> list[Clip]:
   """Every non-overlapping clip of one video that its heart signal covers (heart time =
@@ -242,6 +248,7 @@ def video_clips(video: str | Path, series: heart.HeartSeries, heart_file: str | 
   video = Path(video)
   decoded = decode_video(video, s, name=video.name, heart_file=Path(heart_file),
                          progress=progress)
+  _at_least_one_clip(video, decoded, s)
   return cut_clips(decoded, series, s.clip_frames, s, heart_file=Path(heart_file),
                    offset_s=offset_s, row=dict(recording=video.name, video=str(video),
                                                heart=str(heart_file)))
@@ -271,6 +278,7 @@ def _recording_clips(rec: adapters.Recording, stride: int, s: ExtractSettings,
   """One recording's clips, their region maps (or None) and notes; InputError if unusable."""
   series = rec.load_heart()
   decoded = decode_recording(rec, s, progress=progress)
+  _at_least_one_clip(rec.video, decoded, s)
   row = dict(subject=rec.subject, recording=rec.recording, video=str(rec.video),
              heart='' if rec.unlabeled else str(rec.heart_file))
   if rec.unlabeled:

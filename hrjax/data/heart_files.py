@@ -114,6 +114,9 @@ def _channel(reader, path: Path, name: str | None, guess: str,
              kind: str) -> tuple[np.ndarray, float]:
   """Samples and rate of a named channel or `A-B` pair; a guess by label when unnamed."""
   labels = [lab.strip() for lab in reader.getSignalLabels()]
+  if not labels:
+    raise InputError(path, f'no signal channels, only {len(reader.readAnnotations()[0])} '
+                     f'annotations (an EDF+ of events): the {kind} must be in another file')
   lower = [lab.lower() for lab in labels]
 
   def index(label):
