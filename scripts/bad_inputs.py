@@ -1,13 +1,16 @@
-r"""Try every kind of broken input on the extraction command and tabulate what it says.
+r"""Try every kind of broken or odd input on the commands and tabulate what each says.
 
   python scripts/bad_inputs.py [--workdir /tmp/hrjax-bad-inputs]
 
-Each case writes a tiny dataset with one defect (tests/ingest_files.py makes the
-files), runs `scripts/extract.py` on it as a user would, and records the exit
-status, the error message and whether anything was left at the store path.
-Prints a Markdown table.
+Each case writes a tiny dataset with one defect or quirk (tests/ingest_files.py makes the
+files), runs `scripts/extract.py`, `python -m hrjax.main` or `python -m hrjax.predict` on
+it as a user would, and records the exit status, the error (or, where the input is
+repaired, the warning), whether anything was left at the store path, and the command's
+peak RSS (its process tree, from wait4). Prints a Markdown table.
 """
 
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -39,7 +42,10 @@ def _edit_gt(folder: Path, edit) -> None:
   gt.write_text('\n'.join(' '.join(r) for r in rows))
 
 
-def _manifest(root: Path, row: str, header='subject,video,heart,kind,channel,start_code') -> Path:
+MANIFEST = 'subject,video,heart,kind,channel,start_code'
+
+
+def _manifest(root: Path, row: str, header=MANIFEST) -> Path:
   root.mkdir(parents=True, exist_ok=True)
   files.write_video(root / 'a.mp4', files.face_frames(240, (16, 16)))
   files.write_ecg(root / 'a.bdf', files.beats_for(10, 0), 10.0, triggers={'5': 1.0})
@@ -51,6 +57,41 @@ def _truncate(p: Path) -> None:
   p.write_bytes(p.read_bytes()[:p.stat().st_size // 2])
 
 
+def _audio_only(p: Path) -> None:
+  files.rewrite_video(p, p.with_name('a.m4a'), '-vn', '-c:a', 'aac',
+                      inputs=('-f', 'lavfi', '-i', 'sine=d=5'))
+  p.with_name('a.m4a').replace(p)
+
+
+def _single_frame(p: Path) -> None:
+  files.rewrite_video(p, p.with_name('one.mp4'), '-frames:v', '1')
+  p.with_name('one.mp4').replace(p)
+
+
+def _variable_rate(p: Path) -> None:
+  files.variable_rate_video(p, p.with_name('vfr.mp4'), n_fast=180).replace(p)  # 6 s + 4 s
+
+
+def _rotated(p: Path) -> None:
+  files.rewrite_video(p, p.with_name('rot.mp4'), '-c', 'copy',
+                      inputs=('-display_rotation', '90')).replace(p)
+
+
+def _with_audio(p: Path) -> None:
+  files.rewrite_video(p, p.with_name('av.mp4'), '-c:v', 'copy', '-c:a', 'aac', '-shortest',
+                      inputs=('-f', 'lavfi', '-i', 'sine=d=10')).replace(p)
+
+
+def _video_4k(root: Path, seconds: float = 10.0) -> None:
+  """A 3840x2160 H.264 test pattern with a rate as its heart (the pixels' content does not
+  matter here: what is measured is that decoding streams)."""
+  root.mkdir(parents=True)
+  files.rewrite_video(Path('testsrc2=size=3840x2160:rate=30'), root / 'a.mp4',
+                      '-t', str(seconds), '-c:v', 'libx264', '-preset', 'ultrafast',
+                      '-pix_fmt', 'yuv420p', inputs=('-f', 'lavfi'))
+  (root / 'manifest.csv').write_text('subject,video,heart,kind\np1,a.mp4,72,rate\n')
+
+
 def _zero_frames(p: Path) -> None:
   import imageio_ffmpeg
   p.unlink()
@@ -59,12 +100,20 @@ def _zero_frames(p: Path) -> None:
   writer.close()
 
 
-def cases(base: Path):
-  """(name, dataset, root, extra flags) per broken input; files written on the way."""
+def _extract(name, dataset, root, extra, base: Path):
+  """A case for scripts/extract.py: (name, argv, the store path it must not leave)."""
+  store = base / 'stores' / name.replace(' ', '_')
+  return (name, [str(ROOT / 'scripts' / 'extract.py'), f'--dataset={dataset}', f'--root={root}',
+                 f'--store={store}', '--progress=false', '--clip_frames=32',
+                 '--split_fractions=0,0,1', *extra], store)
+
+
+def broken_file_cases(base: Path):
+  """Files that cannot be used: each must stop with its name and nothing left."""
   def ubfc(name, damage, extra=('--crop', 'none')):
     folder = _ubfc(base / name)
     damage(folder)
-    return (name, 'ubfc_rppg', base / name, list(extra))
+    return _extract(name, 'ubfc_rppg', base / name, list(extra), base)
 
   yield ubfc('truncated video', lambda f: _truncate(f / 'vid.mp4'))
   yield ubfc('corrupt video', lambda f: (f / 'vid.mp4').write_bytes(
@@ -78,42 +127,130 @@ def cases(base: Path):
   yield ubfc('timestamps go backwards', lambda f: _edit_gt(
       f, lambda rows: rows[2].__setitem__(slice(50, 52), rows[2][51:49:-1])))
   yield ubfc('no face in the video (--crop face)', lambda f: None, extra=())
+  yield ubfc('audio only (no video stream)', lambda f: _audio_only(f / 'vid.mp4'))
+  yield ubfc('a single-frame video', lambda f: _single_frame(f / 'vid.mp4'))
   _manifest(base / 'ecg-channel', 'p1,a.mp4,a.bdf,ecg,ECG,')
-  yield ('missing ECG channel', 'manifest', base / 'ecg-channel', ['--crop', 'none'])
+  yield _extract('missing ECG channel', 'manifest', base / 'ecg-channel', ['--crop', 'none'], base)
   _manifest(base / 'trigger', 'p1,a.mp4,a.bdf,ecg,EXG1-EXG2,9')
-  yield ('missing trigger code', 'manifest', base / 'trigger', ['--crop', 'none'])
+  yield _extract('missing trigger code', 'manifest', base / 'trigger', ['--crop', 'none'], base)
+  _manifest(base / 'events-edf', 'p1,a.mp4,events.edf,ecg,,')
+  files.write_annotations_edf(base / 'events-edf' / 'events.edf', {'start': 1.0, 'end': 8.0})
+  yield _extract('an EDF+ with annotations only', 'manifest', base / 'events-edf', [], base)
+  yield from _table_cases(base)
+
+
+def _table_cases(base: Path):
   _manifest(base / 'nan-csv', 'p1,a.mp4,p.csv,ppg,,')
   (base / 'nan-csv' / 'p.csv').write_text('t,ppg\n0,1\n0.1,nan\n0.2,3\n' + ''.join(
       f'{0.3 + i / 10},{i % 7}\n' for i in range(100)))
-  yield ('NaN in a PPG table', 'manifest', base / 'nan-csv', ['--crop', 'none'])
+  yield _extract('NaN in a PPG table', 'manifest', base / 'nan-csv', ['--crop', 'none'], base)
+  _manifest(base / 'fs', 'p1,a.mp4,p.csv,ppg,,,32', header=MANIFEST + ',fs')
+  files.write_ppg_csv(base / 'fs' / 'p.csv', files.beats_for(10, 0), 10.0, fs=64.0)
+  yield _extract('PPG table: times disagree with its fs', 'manifest', base / 'fs', [], base)
+  _manifest(base / 'ms', 'p1,a.mp4,p.csv,ppg,,')
+  table = np.array([(i / 64 * 1000, np.sin(i / 8)) for i in range(640)])
+  np.savetxt(base / 'ms' / 'p.csv', table, delimiter=',', header='t_ms,ppg', comments='')
+  yield _extract('PPG table: times in milliseconds', 'manifest', base / 'ms', [], base)
   _manifest(base / 'columns', 'p1,a.mp4,a.bdf', header='subject,video,heart')
-  yield ('manifest without a kind column', 'manifest', base / 'columns', [])
-  yield ('wrong layout (PURE asked, UBFC given)', 'pure', base / 'truncated video', [])
-  yield ('unknown layout name', 'ubfc', base / 'truncated video', [])
+  yield _extract('manifest without a kind column', 'manifest', base / 'columns', [], base)
+  _manifest(base / 'twice', 'p1,a.mp4,70,rate,,,x\np2,./a.mp4,72,rate,,,y',
+            header=MANIFEST + ',recording')
+  yield _extract('manifest names one video twice', 'manifest', base / 'twice', [], base)
+  _manifest(base / 'missing', 'p1,b.mp4,70,rate,,')
+  yield _extract('manifest names a missing video', 'manifest', base / 'missing', [], base)
+  yield _extract('wrong layout (PURE asked, UBFC given)', 'pure', base / 'truncated video', [],
+                 base)
+  yield _extract('unknown layout name', 'ubfc', base / 'truncated video', [], base)
   (base / 'pure' / '01-01' / '01-01').mkdir(parents=True)
   (base / 'pure' / '01-01' / '01-01.json').write_text('{"/Image": [')
-  yield ('broken PURE JSON', 'pure', base / 'pure', ['--crop', 'none'])
+  yield _extract('broken PURE JSON', 'pure', base / 'pure', ['--crop', 'none'], base)
 
 
-def run_case(name, dataset, root, extra, base: Path) -> dict:
-  store = base / 'stores' / name.replace(' ', '_')
-  cmd = [sys.executable, str(ROOT / 'scripts' / 'extract.py'), f'--dataset={dataset}',
-         f'--root={root}', f'--store={store}', '--progress=false', '--clip_frames=32',
-         '--split_fractions=0,0,1', *extra]
-  proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-  errors = [ln for ln in proc.stderr.splitlines()
-            if ln.startswith(('extract: error:', 'FATAL Flags'))]
-  message = errors[0] if errors else (proc.stderr.strip().splitlines() or ['(none)'])[-1]
+def quirk_cases(base: Path):
+  """Odd but usable files: each is read (exit 0), repaired with a warning where needed."""
+  folder = _ubfc(base / 'repeated end')
+  _edit_gt(folder, lambda rows: [r.__setitem__(-1, r[-2]) for r in rows[2:3]])
+  yield _extract('heart file whose last timestamps repeat', 'ubfc_rppg', base / 'repeated end',
+                 ['--crop', 'none'], base)
+  for name, make in (('variable-frame-rate phone video', _variable_rate),
+                     ('rotated phone video (display matrix)', _rotated),
+                     ('video with an audio stream too', _with_audio)):
+    make(_manifest(base / name, 'p1,a.mp4,a.bdf,ecg,EXG1-EXG2,').parent / 'a.mp4')
+    yield _extract(name, 'manifest', base / name, ['--crop', 'none'], base)
+  odd = base / 'space and ü' / 'Prüfling data' / 'subject1'
+  files.write_ubfc(odd, files.beats_for(5, 0), 150)
+  yield _extract('paths with spaces and non-ASCII', 'ubfc_rppg', odd.parent,
+                 ['--crop', 'none'], base)
+  for name, encoding in (('manifest and PPG table in UTF-16', 'utf-16'),
+                         ('manifest in Windows-1252', 'cp1252')):
+    manifest = _manifest(base / name, 'José,a.mp4,p.csv,ppg,,')
+    ppg = files.write_ppg_csv(base / name / 'p.csv', files.beats_for(10, 0), 10.0)
+    for p in (manifest, ppg):
+      p.write_bytes(p.read_text().encode(encoding))
+    yield _extract(name, 'manifest', base / name, ['--crop', 'none'], base)
+  _video_4k(base / '4k')
+  yield _extract('a 4K video (streamed)', 'manifest', base / '4k', ['--crop', 'center'], base)
+
+
+def command_cases(base: Path):
+  """Training and prediction given values that cannot work."""
+  quick = [str(ROOT / 'configs' / 'quick.py')]
+  for name, override in (('config: negative steps', '--config.train.steps=-5'),
+                         ('config: unknown representation', '--config.model.representation=ppg'),
+                         ('config: a misspelt key', '--config.train.stepz=5')):
+    work = base / 'runs' / name.replace(' ', '_')
+    yield (name, ['-m', 'hrjax.main', f'--config={quick[0]}', f'--workdir={work}', override],
+           work)
+  root = base / 'three'
+  for i in range(1, 4):
+    files.write_ubfc(root / f'subject{i}', files.beats_for(6, i), 180)
+  work, store = base / 'runs' / 'batch', base / 'stores' / 'batch'
+  yield ('config: a batch larger than the subjects',
+         ['-m', 'hrjax.main', f'--config={quick[0]}', f'--workdir={work}',
+          '--config.synthetic.enabled=false', f'--config.data.root={root}',
+          f'--config.data.store={store}', '--config.data.crop=none',
+          '--config.data.split_fractions=(0.34,0.33,0.33)', '--progress=false'], work)
+  model = base / 'runs' / 'model'
+  model.mkdir(parents=True)
+  (model / 'config.json').write_text('{"data": {"crop": "none", "clip_frames": 128}}')
+  short = _ubfc(base / 'short video', n=60)
+  yield ('predict: a video shorter than one clip',
+         ['-m', 'hrjax.predict', f'--workdir={model}', f'--heart={short / "ground_truth.txt"}',
+          f'--videos={short / "vid.mp4"}', f'--out={base / "runs" / "predicted.json"}',
+          '--progress=false'], base / 'runs' / 'predicted.json')
+
+
+def cases(base: Path):
+  """(name, argv after the interpreter, the path the command must not leave behind)."""
+  yield from broken_file_cases(base)
+  yield from quirk_cases(base)
+  yield from command_cases(base)
+
+
+def run_case(name, argv, store: Path, base: Path) -> dict:
+  proc = subprocess.Popen([sys.executable, *argv], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, cwd=ROOT)
+  stderr = proc.stderr.read()
+  _, status, usage = os.wait4(proc.pid, 0)
+  proc.returncode = os.waitstatus_to_exitcode(status)
+  lines = stderr.splitlines()
+  errors = [ln for ln in lines if re.match(r'(extract|hrjax|predict): error:|FATAL Flags', ln)]
+  warnings = [m[1] for ln in lines if (m := re.match(r'(?:W\d{4} [\d:.]+\s+\d+ \S+\] |'
+                                                     r'WARNING:absl:)(.*)', ln))]
+  message = (errors or warnings or ['(no warning)'])[0]
   leftovers = [p.name for p in store.parent.iterdir() if p.name.startswith(store.name)] \
       if store.parent.exists() else []
+  if proc.returncode == 0 and leftovers == [store.name] and (store / 'header.json').is_file():
+    leftovers = ['the store, complete']
   return dict(case=name, rc=proc.returncode, message=message.replace(str(base) + '/', ''),
-              left=', '.join(leftovers) or 'nothing')
+              left=', '.join(leftovers) or 'nothing', rss_mb=usage.ru_maxrss / 1024)
 
 
-def skip_bad_run(base: Path) -> str:
-  """All UBFC-layout cases and one good recording in one folder, extracted with --skip_bad."""
+def skip_bad_run(base: Path, failed: list[str]) -> str:
+  """The failed UBFC-layout cases and one good recording in one folder, extracted with
+  --skip_bad."""
   together = base / 'together'
-  damaged = sorted(p.parent for p in base.glob('*/subject1') if p.parent != together)
+  damaged = [base / name for name in failed if (base / name / 'subject1').is_dir()]
   _ubfc(together / 'good')
   folders = [together / 'good'] + damaged
   for i, src in enumerate(folders, start=1):
@@ -134,13 +271,18 @@ def main(argv):
   if base.exists():
     shutil.rmtree(base)
   base.mkdir(parents=True)
-  print('| case | exit | message | left at the store path |')
-  print('| --- | --- | --- | --- |')
-  for case in cases(base):
+  print('| # | case | exit | message (the error, or the warning of a repair) | left at the '
+        'store path | peak RSS MB (its largest process) |')
+  print('| --- | --- | --- | --- | --- | --- |')
+  failed = []
+  for k, case in enumerate(cases(base), start=1):
     row = run_case(*case, base)
-    print(f"| {row['case']} | {row['rc']} | `{row['message']}` | {row['left']} |", flush=True)
+    if row['rc']:
+      failed.append(row['case'])
+    print(f"| {k} | {row['case']} | {row['rc']} | `{row['message']}` | {row['left']} | "
+          f"{row['rss_mb']:.0f} |", flush=True)
   print('\nThe UBFC-layout cases together, with --skip_bad:\n')
-  print(skip_bad_run(base))
+  print(skip_bad_run(base, failed))
 
 
 if __name__ == '__main__':

@@ -84,9 +84,6 @@ def train(cfg, workdir: str | Path, progress: bool = True, stop_after: int | Non
   `cfg.train.steps`, or to `stop_after` (the schedule still spans train.steps): the setup
   and the final state, whose last step is checkpointed."""
   workdir = Path(workdir)
-  workdir.mkdir(parents=True, exist_ok=True)
-  if jax.process_index() == 0:
-    (workdir / 'config.json').write_text(cfg.to_json_best_effort(indent=1))
   store = _check_store(cfg)
   built = state.setup(cfg)
   parallel.check_batch_size(cfg.train.batch_size, built.mesh)
@@ -97,6 +94,9 @@ def train(cfg, workdir: str | Path, progress: bool = True, stop_after: int | Non
                                     mix=mix, unlabeled=unlabeled)
   data_iter = pipeline.train_iterator(batches, cfg.train.steps, cfg.data.workers,
                                       cfg.data.read_ahead, cfg.data.read_threads)
+  workdir.mkdir(parents=True, exist_ok=True)  # the setting works: the run starts here
+  if jax.process_index() == 0:
+    (workdir / 'config.json').write_text(cfg.to_json_best_effort(indent=1))
   mngr = checkpoint.manager(workdir, cfg.train.max_checkpoints, writer=True)
   train_state = _resume_or_init(mngr, data_iter, built, cfg.train.init_from)
   n_params = state.parameter_count(train_state['params'])

@@ -9,12 +9,19 @@ import numpy as np
 
 
 class MetricWriter:
+  """TensorBoard events from process 0. The folder is made at the first write, so that a
+  run stopped by a bad setting leaves no empty event file behind."""
+
   def __init__(self, logdir: str | Path):
     self.enabled = jax.process_index() == 0
-    self._tb = None
-    if self.enabled:
+    self._logdir, self._open = str(logdir), None
+
+  @property
+  def _tb(self):
+    if self._open is None:
       from tensorboardX import SummaryWriter
-      self._tb = SummaryWriter(str(logdir))
+      self._open = SummaryWriter(self._logdir)
+    return self._open
 
   def write_scalars(self, step: int, scalars: dict) -> None:
     if self.enabled:
@@ -38,9 +45,9 @@ class MetricWriter:
       self._tb.add_hparams(flat, {f'hparams/{k}': float(v) for k, v in metrics.items()})
 
   def flush(self) -> None:
-    if self.enabled:
-      self._tb.flush()
+    if self.enabled and self._open is not None:
+      self._open.flush()
 
   def close(self) -> None:
-    if self.enabled:
-      self._tb.close()
+    if self.enabled and self._open is not None:
+      self._open.close()
