@@ -21,6 +21,9 @@ then reports the median over --repeats with the spread (min-max). Rows:
   extract    extraction (decode, crop, resample) of --extract_videos videos of the
              store's dataset vs plain imageio-ffmpeg decoding of the same files: frames/s
   evaluate   every heart against every video of the store's test split: pairs/s
+  training   a whole training process on --store (200 steps from scratch: loader,
+             checkpoints, TensorBoard, evaluation), once: its peak RSS (the step rows'
+             peak RSS is the bare step's)
 Rows that need a store are skipped when there is none. Runs on whatever devices
 JAX sees (all of them, data-parallel). Every row, PyTorch's too, runs with the
 allocator `python -m hrjax.main` gives itself (`hrjax.allocator`: mimalloc
@@ -50,7 +53,7 @@ import benchmark_rows  # noqa: E402
 
 from hrjax import allocator  # noqa: E402
 
-ROWS = ('matmul', 'train', 'torch', 'encode', 'loader', 'extract', 'evaluate')
+ROWS = ('matmul', 'train', 'torch', 'encode', 'loader', 'extract', 'evaluate', 'training')
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', 'configs/quick.py', 'Experiment config.')
 flags.DEFINE_integer('repeats', 5, 'Timed repeats (the median is reported).')
@@ -65,8 +68,8 @@ flags.DEFINE_string('row_out', None, 'Internal: run one row and write it here.')
 
 def run_row(name, cfg, store):
   fn = getattr(benchmark_rows, f'bench_{name}')
-  args = (cfg, FLAGS.repeats, FLAGS.steps) + ((store,) if name in ('loader', 'extract',
-                                                                   'evaluate') else ())
+  args = (cfg, FLAGS.repeats, FLAGS.steps) + ((store,) if name in (
+      'loader', 'extract', 'evaluate', 'training') else ())
   row = fn(*args, **({'videos': FLAGS.extract_videos} if name == 'extract' else {}))
   row['peak_rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
   return row
@@ -189,7 +192,7 @@ def main(argv):
            f'channels {tuple(cfg.model.channels)}')
   print(f'hrjax benchmark on {device}; clips {shape}, batch {cfg.train.batch_size}, '
         f'encode_chunk {cfg.model.encode_chunk}; jax {jax.__version__}; '
-        f'allocator {_allocator()}; store {store or "none (loader/extract/evaluate skipped)"}',
+        f'allocator {_allocator()}; store {store or "none (the rows that need one skipped)"}',
         flush=True)
   names = [r for r in ROWS if r in FLAGS.only]
   if 'torch' in names and importlib.util.find_spec('torch') is None:
@@ -200,7 +203,7 @@ def main(argv):
         n for n in names[names.index('train') + 1:] if n != 'torch']
   rows = []
   for name in names:
-    if name in ('loader', 'extract', 'evaluate') and store is None:
+    if name in ('loader', 'extract', 'evaluate', 'training') and store is None:
       continue
     row = _child(name, sys.argv)
     if row:

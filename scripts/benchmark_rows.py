@@ -169,6 +169,24 @@ def bench_loader(cfg, repeats, steps, store):
               workers=cfg.data.workers)
 
 
+def bench_training(cfg, repeats, steps, store, training_steps=200):
+  """A whole training process, as `python -m hrjax.main` runs it: `training_steps` steps
+  from scratch with its loader, a checkpoint every 100 steps, TensorBoard and the final
+  evaluation, once (its peak RSS is the row's point; speed: the step rows)."""
+  import tempfile
+
+  from hrjax.training import train
+  cfg = cfg.copy_and_resolve_references()
+  cfg.data.store = str(store)
+  cfg.train.steps, cfg.train.checkpoint_every = training_steps, 100
+  with tempfile.TemporaryDirectory() as workdir:
+    started = time.perf_counter()
+    train.train_and_evaluate(cfg, workdir, progress=False)
+    wall = time.perf_counter() - started
+  return _row(f'training process ({training_steps} steps)', 'clips/s', wall, (wall, wall),
+              training_steps * cfg.train.batch_size, batch=cfg.train.batch_size)
+
+
 def bench_extract(cfg, repeats, steps, store, videos=3):
   import dataclasses
 
