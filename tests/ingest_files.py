@@ -101,6 +101,21 @@ def rewrite_video(src: Path, dst: Path, *args: str, inputs: tuple[str, ...] = ()
   return dst
 
 
+def with_tmpfs(folder: Path, options: str, then: str, timeout: int = 600):
+  """Run the shell command `then` with a tmpfs mounted (`mount -o options`) at `folder`, in a
+  mount namespace of its own (`unshare -rm`: no root needed, nothing left mounted); the
+  calling test is skipped where the machine allows no such namespace."""
+  import shutil
+
+  import pytest
+  if not shutil.which('unshare') or subprocess.run(
+      ['unshare', '-rm', 'true'], capture_output=True).returncode:
+    pytest.skip('needs a mount namespace of its own (unshare -rm) for a tmpfs')
+  script = f'mount -t tmpfs -o {options} tmpfs {folder} || exit 99; {then}'
+  return subprocess.run(['unshare', '-rm', 'sh', '-c', script], capture_output=True, text=True,
+                        timeout=timeout)
+
+
 def variable_rate_video(src: Path, dst: Path, n_fast: int) -> Path:
   """The first `n_fast` frames of `src` 1/30 s apart, the rest 1/15 s apart."""
   expr = f'if(lt(N,{n_fast}),N/30,{n_fast}/30+(N-{n_fast})/15)/TB'

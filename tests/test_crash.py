@@ -11,9 +11,9 @@ from pathlib import Path
 
 import jax
 import numpy as np
-import pytest
 
 from hrjax.training import restore, train
+from tests import ingest_files as files
 
 WORKER = Path(__file__).with_name('crash_worker.py')
 
@@ -73,19 +73,15 @@ def test_a_full_disk_stops_training_naming_the_checkpoint_and_the_newest_one_res
   the folder, leaves no temporary folder, and the first checkpoint resumes to the unbroken
   run's parameters."""
   cfg, full, _ = tiny_run
-  if not shutil.which('unshare') or subprocess.run(
-      ['unshare', '-rm', 'true'], capture_output=True).returncode:
-    pytest.skip('needs a mount namespace of its own (unshare -rm) for a small tmpfs')
   work, checkpoints = tmp_path / 'full', tmp_path / 'full' / 'checkpoints'
   checkpoints.mkdir(parents=True)
   # two and a half checkpoints: orbax's merge of a step's files holds about two of it for
   # a moment, so with less the first step may fail too; three are kept, so a later one fails
   size_kb = _pages(full / 'checkpoints' / '6') * 4 * 5 // 2
-  script = (f'mount -t tmpfs -o size={size_kb}k tmpfs {checkpoints} || exit 99; '
-            f'{sys.executable} {WORKER} {cfg.data.root} {cfg.data.store} {work} as-is 0; '
-            f'echo $? > {work}/rc; cp -a {checkpoints}/. {work}/left')
-  proc = subprocess.run(['unshare', '-rm', 'sh', '-c', script], capture_output=True,
-                        text=True, timeout=600)
+  proc = files.with_tmpfs(
+      checkpoints, f'size={size_kb}k',
+      f'{sys.executable} {WORKER} {cfg.data.root} {cfg.data.store} {work} as-is 0; '
+      f'echo $? > {work}/rc; cp -a {checkpoints}/. {work}/left')
   assert proc.returncode == 0, (proc.returncode, proc.stderr[-3000:])
   assert (work / 'rc').read_text().strip() == '1', proc.stderr[-3000:]
   # orbax and tensorstore log tracebacks of their own around it (from their threads)

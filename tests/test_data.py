@@ -302,25 +302,18 @@ def test_a_full_disk_stops_a_store_write_naming_the_file_and_leaves_nothing(tmp_
 def test_a_read_only_disk_stops_extraction_naming_the_folder(tmp_path):
   """The store's folder on a read-only tmpfs (a mount namespace of the test's own): one line
   naming the path it could not write, exit 1, nothing there."""
-  import shutil
-  import subprocess
   import sys
   from pathlib import Path
 
   from tests import ingest_files as files
-  if not shutil.which('unshare') or subprocess.run(
-      ['unshare', '-rm', 'true'], capture_output=True).returncode:
-    pytest.skip('needs a mount namespace of its own (unshare -rm) for a read-only tmpfs')
   files.write_ubfc(tmp_path / 'raw' / 'subject1', files.beats_for(5, 0), 150)
   ro = tmp_path / 'ro'
   ro.mkdir()
   extract_py = Path(__file__).resolve().parents[1] / 'scripts' / 'extract.py'
-  script = (f'mount -t tmpfs -o ro tmpfs {ro} || exit 99; {sys.executable} {extract_py} '
-            f'--dataset ubfc_rppg --root {tmp_path / "raw"} --store {ro / "store"} --crop none '
-            '--progress=false --clip_frames=32 --split_fractions=0,0,1; '
-            f'echo "rc=$?"; ls -A {ro}')
-  proc = subprocess.run(['unshare', '-rm', 'sh', '-c', script], capture_output=True,
-                        text=True, timeout=300)
+  proc = files.with_tmpfs(
+      ro, 'ro', f'{sys.executable} {extract_py} --dataset ubfc_rppg --root {tmp_path / "raw"} '
+      f'--store {ro / "store"} --crop none --progress=false --clip_frames=32 '
+      f'--split_fractions=0,0,1; echo "rc=$?"; ls -A {ro}', timeout=300)
   assert proc.returncode == 0, proc.stderr[-2000:]
   last = proc.stderr.strip().splitlines()[-1]
   assert last.startswith(f'extract: error: {ro}/store') and last.endswith(
