@@ -117,6 +117,9 @@ def _train() -> ml_collections.ConfigDict:
   # mix_exclude does not apply: their hearts are never read.
   t.unlabeled = ''
   t.prior_weight = 1.0
+  # Times 1 - the correlation of each labeled clip's video pulse with its recorded pulse
+  # (waveform heart only; hrjax/training/step.py pearson_loss), beside the contrastive loss.
+  t.pearson_weight = 0.0
   t.init_from = ''  # a workdir: start from its latest parameters (fine-tuning), new optimizer
   return t
 

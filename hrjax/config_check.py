@@ -19,6 +19,7 @@ _AT_LEAST = {
     'data.train_stride': (1, True), 'data.eval_stride': (1, True), 'data.workers': (0, True),
     'data.read_ahead': (1, True), 'data.read_threads': (1, True), 'eval.batch_size': (1, True),
     'eval.bootstrap': (1, True), 'train.weight_decay': (0, False), 'train.grad_clip': (0, False),
+    'train.prior_weight': (0, False), 'train.pearson_weight': (0, False),
 }
 _POSITIVE = ('train.learning_rate', 'data.fps')
 
@@ -56,6 +57,10 @@ def check(cfg) -> None:
                                 or abs(sum(fractions) - 1) > 1e-6):
     raise _bad('data.split_fractions', tuple(fractions),
                'must be three non-negative fractions (train, validation, test) adding to 1')
+  waveform = _get(cfg, 'model.representation') in (None, 'waveform')
+  if (_get(cfg, 'train.pearson_weight') or 0) > 0 and not waveform:
+    raise _bad('train.pearson_weight', cfg.train.pearson_weight,
+               'needs model.representation=waveform (a rate has no pulse to correlate with)')
   n_way = _get(cfg, 'eval.n_way')
   if n_way is not None and min(n_way) < 2:
     raise _bad('eval.n_way', tuple(n_way), 'each N-way test needs at least 2 videos')

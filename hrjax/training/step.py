@@ -16,28 +16,35 @@ TRACE_COUNT = {'train_step': 0}  # bumped at trace time: tests check the step co
 
 
 def train_step(state: dict, batch: dict, *, model: PairingModel, tx,
-               prior_weight: float = 1.0) -> tuple[dict, dict]:
+               prior_weight: float = 1.0, pearson_weight: float = 0.0) -> tuple[dict, dict]:
   """(state, batch) -> (state, metrics). Deterministic: the loader owns the randomness.
 
   A batch with a `labeled` mask (the loader adds one when `train.unlabeled` draws clips
   without a usable heart) takes the contrastive loss over its labeled clips and adds
-  `prior_weight` times the spectral priors of the unlabeled ones' pulse.
+  `prior_weight` times the spectral priors of the unlabeled ones' pulse. A
+  `pearson_weight` adds that times `pearson_loss` over the labeled clips.
   """
   TRACE_COUNT['train_step'] += 1
   labeled = batch.get('labeled')
 
   def loss_fn(params):
-    variables = {'params': params}
-    if labeled is None:
+    variables, terms = {'params': params}, {}
+    if labeled is None and not pearson_weight:
       logits = model.apply(variables, batch['video'], batch['heart'], batch['rr'])
-      return contrastive_loss(logits), (logits, jnp.zeros(()))
+      return contrastive_loss(logits), (logits, terms)
     logits, pulse = model.apply(variables, batch['video'], batch['heart'], batch['rr'],
                                 method=PairingModel.logits_and_pulse)
-    prior = spectral_priors.spectral_prior_loss(pulse, 1.0 - labeled, model.fps,
-                                                spectral.bpm_grid())
-    return contrastive_loss(logits, labeled) + prior_weight * prior, (logits, prior)
+    loss = contrastive_loss(logits, labeled)
+    if labeled is not None:
+      terms['spectral_prior'] = spectral_priors.spectral_prior_loss(
+          pulse, 1.0 - labeled, model.fps, spectral.bpm_grid())
+      loss += prior_weight * terms['spectral_prior']
+    if pearson_weight:
+      terms['pearson'] = pearson_loss(pulse, batch['heart'], labeled, model.fps, model.max_lag)
+      loss += pearson_weight * terms['pearson']
+    return loss, (logits, terms)
 
-  (loss, (logits, prior)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state['params'])
+  (loss, (logits, terms)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state['params'])
   updates, opt_state = tx.update(grads, state['opt_state'], state['params'])
   params = optax.apply_updates(state['params'], updates)
   labels = jnp.arange(logits.shape[0])
@@ -48,17 +55,34 @@ def train_step(state: dict, batch: dict, *, model: PairingModel, tx,
     accuracy = (right * labeled).sum() / jnp.maximum(labeled.sum(), 1.0)
   metrics = dict(loss=loss, grad_norm=optax.tree.norm(grads), accuracy=accuracy,
                  scale=jnp.exp(params['log_scale']))
-  if labeled is not None:
-    metrics['spectral_prior'] = prior
+  metrics.update(terms)
   return dict(params=params, opt_state=opt_state, step=state['step'] + 1), metrics
 
 
+def pearson_loss(pulse: jax.Array, heart: jax.Array, labeled: jax.Array | None, fps: float,
+                 max_lag: int) -> jax.Array:
+  """1 - the Pearson correlation of each labeled clip's video pulse features `[B, T, D]`
+  with its recorded pulse (`heart[..., 0]`, band-passed as the features are), averaged
+  over the D channels, at the best of the lags the score searches (a fingertip PPG's
+  pulse arrives later than the face's): the negative-Pearson loss of rPPG training
+  (PhysNet, FactorizePhys). Unlike the contrastive loss it does not saturate once a
+  clip's own heart wins: it keeps pulling the features toward the pulse itself."""
+  ppg = spectral.standardise(spectral.fft_bandpass(heart[..., :1], fps))
+  corr = spectral.paired_lagged_correlation(jnp.broadcast_to(ppg, pulse.shape), pulse,
+                                            max_lag).max(-1)
+  if labeled is None:
+    return (1.0 - corr).mean()
+  return ((1.0 - corr) * labeled).sum() / jnp.maximum(labeled.sum(), 1.0)
+
+
 @functools.lru_cache(maxsize=8)
-def compile_train_step(model: PairingModel, tx, mesh, prior_weight: float = 1.0):
+def compile_train_step(model: PairingModel, tx, mesh, prior_weight: float = 1.0,
+                       pearson_weight: float = 0.0):
   """jit over the `data` mesh: state replicated and donated, batch sharded along `data`.
   One per (model, optimizer, mesh, weight): a second run in the same process reuses its
   compile."""
-  step = functools.partial(train_step, model=model, tx=tx, prior_weight=prior_weight)
+  step = functools.partial(train_step, model=model, tx=tx, prior_weight=prior_weight,
+                           pearson_weight=pearson_weight)
   return jax.jit(step, in_shardings=(parallel.replicated(mesh), parallel.batch_sharded(mesh)),
                  out_shardings=(parallel.replicated(mesh), parallel.replicated(mesh)),
                  donate_argnums=0)

@@ -107,7 +107,8 @@ def train(cfg, workdir: str | Path, progress: bool = True, stop_after: int | Non
           f'{jax.device_count()} device(s) in {jax.process_count()} process(es)', flush=True)
   writer = writer or MetricWriter(workdir / 'tensorboard')
   step_fn = step.compile_train_step(built.model, built.tx, built.mesh,
-                                    float(cfg.train.prior_weight))
+                                    float(cfg.train.prior_weight),
+                                    float(cfg.train.pearson_weight))
   schedule = state.learning_rate_schedule(cfg)
   start = int(train_state['step'])
   end = cfg.train.steps if stop_after is None else min(stop_after, cfg.train.steps)
