@@ -105,7 +105,10 @@ def _train() -> ml_collections.ConfigDict:
   t.log_every = 50
   t.checkpoint_every = 500
   t.max_checkpoints = 3
-  t.augment = True
+  t.augment = True  # random left-right flips and shifts of up to 2 pixels
+  # With augment: each clip through a random camera colour response (white balance and
+  # channel crosstalk, sd of the log gains; pipeline.colour_matrices); 0: none.
+  t.colour_mix = 0.0
   # Real recordings beside the synthetic ones: 'STORE@CLIPS,...' takes that many clips of
   # distinct subjects per batch from each store's train split (the rest from data.store);
   # mix_exclude: 'SUBJECT,...' never drawn from them (a held-out subject).

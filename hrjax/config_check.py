@@ -20,6 +20,7 @@ _AT_LEAST = {
     'data.read_ahead': (1, True), 'data.read_threads': (1, True), 'eval.batch_size': (1, True),
     'eval.bootstrap': (1, True), 'train.weight_decay': (0, False), 'train.grad_clip': (0, False),
     'train.prior_weight': (0, False), 'train.pearson_weight': (0, False),
+    'train.colour_mix': (0, False),
 }
 _POSITIVE = ('train.learning_rate', 'data.fps')
 

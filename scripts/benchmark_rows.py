@@ -160,7 +160,7 @@ def bench_encode(cfg, repeats, steps):
 def bench_loader(cfg, repeats, steps, store):
   from hrjax.data import pipeline
   batches = pipeline.SubjectBatches(store, 'train', cfg.train.batch_size, cfg.seed,
-                                    cfg.train.augment)
+                                    cfg.train.augment, colour_mix=cfg.train.colour_mix)
   it = pipeline.train_iterator(batches, 10**6, cfg.data.workers, cfg.data.read_ahead,
                                cfg.data.read_threads)
   n = 20

@@ -102,6 +102,27 @@ def test_batches_hold_distinct_subjects_and_are_reproducible(tiny_data):
   assert not np.array_equal(b['clip'], batches(6)['clip'])
 
 
+def test_colour_mix_changes_only_each_clips_colours(tiny_data):
+  _, store = tiny_data
+  plain = pipeline.SubjectBatches(store, 'train', 6, seed=3, augment=True)
+  mixed = pipeline.SubjectBatches(store, 'train', 6, seed=3, augment=True, colour_mix=0.2)
+  a, b = plain(2), mixed(2)
+  np.testing.assert_array_equal(a['clip'], b['clip'])  # the same plan, flips and shifts
+  np.testing.assert_array_equal(a['heart'], b['heart'])
+  assert a['video'].shape == b['video'].shape and b['video'].dtype == np.uint8
+  for i in range(6):
+    x = a['video'][i].reshape(-1, 3).astype(np.float64)
+    y = b['video'][i].reshape(-1, 3).astype(np.float64)
+    inside = (y > 0).all(1) & (y < 255).all(1)  # not clipped
+    m, *_ = np.linalg.lstsq(x[inside], y[inside], rcond=None)  # y = x @ m
+    np.testing.assert_allclose(x[inside] @ m, y[inside], atol=0.75)  # a linear map, rounded
+    assert 0.02 < np.abs(m - np.eye(3)).max() < 1.5  # not the identity
+  matrices = pipeline.colour_matrices(np.random.default_rng(0), 500, 0.2)
+  gains = matrices.sum(-1)  # what a grey pixel's channels are multiplied by: white balance
+  assert 0.15 < np.log(gains).std() < 0.25 and abs(np.log(gains).mean()) < 0.05
+  crosstalk = (matrices / gains[..., None])[:, 0, 1]
+  assert 0.07 < crosstalk.std() < 0.13 and abs(crosstalk.mean()) < 0.02  # sd strength / 2
+
 def test_mixed_batches_take_each_stores_share_and_leave_out_the_held_out(tiny_data):
   _, store = tiny_data
   test = clip_store.open_split(store, 'test')

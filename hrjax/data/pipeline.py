@@ -70,9 +70,10 @@ class SubjectBatches:
 
   def __init__(self, store: str, split: str, batch_size: int, seed: int, augment: bool,
                process_index: int = 0, process_count: int = 1, mix: tuple[Source, ...] = (),
-               unlabeled: tuple[Source, ...] = ()):
+               unlabeled: tuple[Source, ...] = (), colour_mix: float = 0.0):
     self.store, self.split = str(store), split
     self.batch_size, self.seed, self.augment = batch_size, seed, augment
+    self.colour_mix = float(colour_mix)
     n_unlabeled = sum(u.clips for u in unlabeled)
     self._labeled = (None if not n_unlabeled else  # the batch's last clips are unlabeled
                      (np.arange(batch_size) < batch_size - n_unlabeled).astype(np.float32))
@@ -114,12 +115,18 @@ class SubjectBatches:
     picks, rng = self.plan(int(index))
     flips = rng.random(self.batch_size) < 0.5
     shifts = rng.integers(-2, 3, (self.batch_size, 2))
+    # Drawn after the flips and shifts, and only when asked for: without it every batch is
+    # the one earlier versions made (resume, `make demo`).
+    mixes = (colour_matrices(rng, self.batch_size, self.colour_mix)
+             if self.augment and self.colour_mix > 0 else None)
     video, heart, rr = [], [], []
     for i in range(self.batch_size)[self.local]:
       split, clip = self._splits[picks[i][0]], picks[i][1]
       v = np.asarray(split.video[clip])
       if self.augment:
         v = np.roll(v[:, :, ::-1] if flips[i] else v, tuple(shifts[i]), axis=(1, 2))
+      if mixes is not None:
+        v = mix_colours(v, mixes[i])
       video.append(v)
       heart.append(split.heart[clip])
       rr.append(split.rr[clip])
@@ -129,6 +136,25 @@ class SubjectBatches:
     if self._labeled is not None:
       batch['labeled'] = self._labeled[self.local]
     return batch
+
+
+def colour_matrices(rng: np.random.Generator, n: int, strength: float) -> np.ndarray:
+  """`n` random camera colour responses `[n, 3, 3]` (output channel x input channel): a
+  white balance (per-channel gains, log-normal with sd `strength`) times a mixing of the
+  channels (identity plus off-diagonal crosstalk of sd `strength / 2`, each row summing
+  to 1 so a grey stays grey). The input's per-pixel normalisation cancels the gains in
+  the relative change but not the mixing: the pulse's colour direction turns, as it does
+  between cameras (their spectral sensitivities) and between skins."""
+  cross = rng.normal(0.0, strength / 2, (n, 3, 3)) * (1 - np.eye(3))
+  mixing = np.eye(3) + cross - np.eye(3) * cross.sum(-1, keepdims=True)
+  gains = np.exp(rng.normal(0.0, strength, (n, 3, 1)))
+  return gains * mixing
+
+
+def mix_colours(video: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+  """`uint8 [..., 3]` through a colour matrix `[3, 3]`, rounded and clipped to uint8."""
+  out = video.astype(np.float32) @ matrix.T.astype(np.float32)
+  return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
 def train_iterator(batches: SubjectBatches, num_batches: int, workers: int = 0,

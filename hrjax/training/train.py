@@ -91,7 +91,8 @@ def train(cfg, workdir: str | Path, progress: bool = True, stop_after: int | Non
   unlabeled = pipeline.mixed_sources(cfg.train.unlabeled, unlabeled=True)
   batches = pipeline.SubjectBatches(store, 'train', cfg.train.batch_size, cfg.seed,
                                     cfg.train.augment, jax.process_index(), jax.process_count(),
-                                    mix=mix, unlabeled=unlabeled)
+                                    mix=mix, unlabeled=unlabeled,
+                                    colour_mix=cfg.train.colour_mix)
   data_iter = pipeline.train_iterator(batches, cfg.train.steps, cfg.data.workers,
                                       cfg.data.read_ahead, cfg.data.read_threads)
   workdir.mkdir(parents=True, exist_ok=True)  # the setting works: the run starts here
