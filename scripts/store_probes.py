@@ -77,8 +77,9 @@ def probe_store(store: str, split_name: str) -> dict:
   per_clip = []
   for i in tqdm(idx, desc=f'{store} [{split_name}]', disable=not FLAGS.progress):
     heart = np.asarray(split.heart[i])
+    wave = heart[:, 0] if split.rows[i].get('has_waveform', True) else None
     per_clip.append(domain_probes.clip_probes(
-        np.asarray(split.video[i]), heart[:, 0], float(heart[:, 1].mean()), fps,
+        np.asarray(split.video[i]), wave, float(heart[:, 1].mean()), fps,
         gain=FLAGS.gain, window=FLAGS.window))
   summary = domain_probes.store_summary(per_clip, [split.rows[i]['subject'] for i in idx])
   summary.update(store=store, split=split_name, fps=fps, frames=int(split.video.shape[1]))
@@ -90,10 +91,12 @@ def table(results: list[dict]) -> str:
                       for r in results]
   lines = ['| ' + ' | '.join(head) + ' |', '|' + ' --- |' * len(head)]
   for key, text, digits in ROWS:
-    cells = [f"{r[key]['mean']:.{digits}f} ± {r[key]['sd']:.{digits}f}" for r in results]
+    cells = [f"{r[key]['mean']:.{digits}f} ± {r[key]['sd']:.{digits}f}"
+             if np.isfinite(r[key]['mean']) else '- (no waveform)' for r in results]
     lines.append('| ' + ' | '.join([f'{text} (`{key}`)'] + cells) + ' |')
   dirs = [', '.join(f'{v:.2f}' for v in r['pulse_dir']['mean'])
-          + f"; {r['pulse_dir']['spread_deg']:.1f}°" for r in results]
+          + f"; {r['pulse_dir']['spread_deg']:.1f}°" if np.isfinite(r['pulse_dir']['spread_deg'])
+          else '- (no waveform)' for r in results]
   lines.append('| ' + ' | '.join(['pulse colour direction (R, G, B darkening); mean angle of a '
                                   'subject from it'] + dirs) + ' |')
   return '\n'.join(lines)

@@ -101,3 +101,15 @@ def scripts_rows():
   sys.path.insert(0, 'scripts')
   import store_probes
   return store_probes.ROWS
+
+
+def test_a_rate_only_clip_has_the_probes_that_need_no_waveform():
+  video, _ = face_clip(noise=0.5)
+  p = domain_probes.clip_probes(video, None, 72.0, FPS)
+  assert np.isnan(p['pulse_amp_pct']) and np.isnan(p['lag_frames'])
+  assert np.isnan(p['pulse_dir']).all()
+  assert p['chrom_snr_db'] > 0 and p['pixel_noise_pct'] > 0  # the pulse is there all the same
+  summary = domain_probes.store_summary([p, p], ['a', 'b'])
+  assert np.isnan(summary['pulse_amp_pct']['mean'])
+  assert summary['chrom_snr_db']['mean'] == p['chrom_snr_db']
+  assert np.isnan(summary['pulse_dir']['spread_deg'])

@@ -22,10 +22,13 @@ colour of the central region (as the classical methods take it) and the recorded
                    clip's mean and about a moving mean of `window` frames
 
 A store's figures are over subjects (each subject's mean over its clips), so one subject
-with many clips does not stand for the store.
+with many clips does not stand for the store. A rate-only store (no waveform) has the
+probes that need none: CHROM's SNR at its rate, pixel noise, drift, soft clipping.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 from scipy import signal
@@ -87,19 +90,23 @@ def clipped_share(video: np.ndarray, gain: float, clip: float, window: int) -> t
   return float((np.abs(about_clip) > limit).mean()), float((np.abs(about_window) > limit).mean())
 
 
-def clip_probes(video: np.ndarray, pulse: np.ndarray, bpm: float, fps: float, *,
+def clip_probes(video: np.ndarray, pulse: np.ndarray | None, bpm: float, fps: float, *,
                 gain: float = 50.0, clip: float = 3.0, window: int = 45,
                 max_lag: int = 6) -> dict:
   """The probes of one clip: `uint8 [T, H, W, 3]`, its recorded pulse `[T]` (rising with
-  blood volume) and mean rate (bpm). Scalars as in the module docstring, `pulse_dir` `[3]`
-  and `noise_spectrum` (the power of green's change beside the pulse, per rfft bin)."""
+  blood volume; None for a rate-only clip: the probes that need it are NaN) and mean rate
+  (bpm). Scalars as in the module docstring, `pulse_dir` `[3]` and `noise_spectrum` (the
+  power of green's change beside the pulse, per rfft bin)."""
   rgb = mean_rgb(video[None])[0].astype(np.float64)  # [T, 3]
   rel = rgb / rgb.mean(0) - 1.0
   rel_bp = butterworth_bandpass(rel, fps, axis=0)
-  ref = zscore(butterworth_bandpass(pulse.astype(np.float64), fps))
-  lag, slope, fitted = best_lag_fit(rel_bp, ref, max_lag)
+  if pulse is None:
+    lag, slope, fitted = np.nan, np.full(3, np.nan), np.zeros_like(rel)
+  else:
+    ref = zscore(butterworth_bandpass(pulse.astype(np.float64), fps))
+    lag, slope, fitted = best_lag_fit(rel_bp, ref, max_lag)
   amp = abs(slope[1])
-  noise = (rel_bp[:, 1] - fitted[:, 1]).std()
+  noise = np.nan if pulse is None else (rel_bp[:, 1] - fitted[:, 1]).std()
   residual = rel[:, 1] - fitted[:, 1]
   residual = residual - residual.mean()
   low = signal.sosfiltfilt(signal.butter(2, 0.5, fs=fps, output='sos'), rel[:, 1])
@@ -126,14 +133,18 @@ def store_summary(per_clip: list[dict], subjects: list[str]) -> dict:
   names = sorted(set(subjects))
   of = {s: [p for p, q in zip(per_clip, subjects) if q == s] for s in names}
   out = dict(subjects=len(names), clips=len(per_clip))
-  for key in SCALARS:
-    means = np.array([np.mean([p[key] for p in of[s]]) for s in names])
-    out[key] = dict(mean=float(means.mean()), sd=float(means.std(ddof=1)) if len(means) > 1
-                    else 0.0)
-  dirs = np.array([np.mean([p['pulse_dir'] for p in of[s]], 0) for s in names])
-  dirs /= np.linalg.norm(dirs, axis=1, keepdims=True) + 1e-12
-  mean_dir = dirs.mean(0) / (np.linalg.norm(dirs.mean(0)) + 1e-12)
-  angles = np.degrees(np.arccos(np.clip(dirs @ mean_dir, -1.0, 1.0)))
-  out['pulse_dir'] = dict(mean=[float(v) for v in mean_dir], spread_deg=float(angles.mean()))
+  with warnings.catch_warnings():  # rate-only stores: the waveform's probes are all NaN
+    warnings.simplefilter('ignore', RuntimeWarning)
+    for key in SCALARS:
+      means = np.array([np.nanmean([p[key] for p in of[s]]) for s in names])
+      means = means[np.isfinite(means)]
+      out[key] = dict(mean=float(means.mean()) if len(means) else float('nan'),
+                      sd=float(means.std(ddof=1)) if len(means) > 1 else 0.0)
+    dirs = np.array([np.nanmean([p['pulse_dir'] for p in of[s]], 0) for s in names])
+    dirs = dirs[np.isfinite(dirs).all(1)]
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True) + 1e-12
+    mean_dir = dirs.mean(0) / (np.linalg.norm(dirs.mean(0)) + 1e-12)
+    angles = np.degrees(np.arccos(np.clip(dirs @ mean_dir, -1.0, 1.0)))
+    out['pulse_dir'] = dict(mean=[float(v) for v in mean_dir], spread_deg=float(angles.mean()))
   out['noise_spectrum'] = [float(v) for v in np.mean([p['noise_spectrum'] for p in per_clip], 0)]
   return out
