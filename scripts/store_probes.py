@@ -108,10 +108,10 @@ def plot(results: list[dict], path: str) -> None:
   for r in results:
     spec = np.array(r['noise_spectrum'])
     hz = np.fft.rfftfreq(r['frames'], 1.0 / r['fps'])
-    ax.semilogy(hz[1:], spec[1:] / spec[1:].sum(), label=f"{r['store']} [{r['split']}]")
+    ax.semilogy(hz[1:], 1e4 * spec[1:], label=f"{r['store']} [{r['split']}]")  # %^2
   ax.axvspan(0.6, 3.3, color='0.9', zorder=0, label='heart band')
   ax.set_xlabel('Hz')
-  ax.set_ylabel('share of the power')
+  ax.set_ylabel('power (%² of the level; FFT, Hann window)')
   ax.set_title('green beside the pulse: mean spectrum over clips')
   ax.legend(fontsize=7)
   figures.save_png(fig, path)
