@@ -37,6 +37,8 @@ flags.DEFINE_float('gain', 50.0, "The network's input gain (model.gain).")
 flags.DEFINE_string('out', '', 'Markdown table to write (printed either way).')
 flags.DEFINE_string('json', '', 'JSON of every figure (default: --out with .json).')
 flags.DEFINE_string('png', '', 'PNG of the mean noise spectra.')
+flags.DEFINE_bool('per_subject', False, "Also a table per store: each subject's delay clip by "
+                  'clip (in time order), pulse strength and SNR.')
 flags.DEFINE_bool('progress', True, 'Show progress bars.')
 
 ROWS = [('pulse_amp_pct', 'pulse in green, % of the level', 3),
@@ -81,9 +83,28 @@ def probe_store(store: str, split_name: str) -> dict:
     per_clip.append(domain_probes.clip_probes(
         np.asarray(split.video[i]), wave, float(heart[:, 1].mean()), fps,
         gain=FLAGS.gain, window=FLAGS.window))
-  summary = domain_probes.store_summary(per_clip, [split.rows[i]['subject'] for i in idx])
+  subjects = [split.rows[i]['subject'] for i in idx]
+  summary = domain_probes.store_summary(per_clip, subjects)
   summary.update(store=store, split=split_name, fps=fps, frames=int(split.video.shape[1]))
+  order = sorted(range(len(idx)), key=lambda k: (subjects[k], split.rows[idx[k]]['start_s']))
+  summary['clips_probed'] = [dict(subject=subjects[k], start_s=split.rows[idx[k]]['start_s'],
+                                  **{key: per_clip[k][key] for key in domain_probes.SCALARS})
+                             for k in order]
   return summary
+
+
+def subject_table(result: dict) -> str:
+  lines = [f"{result['store']} [{result['split']}] by subject:", '',
+           '| subject | clips | delay by clip, frames (time order) | pulse in green, % | '
+           'green SNR, dB |', '| --- | --- | --- | --- | --- |']
+  clips = result['clips_probed']
+  for s in dict.fromkeys(c['subject'] for c in clips):
+    mine = [c for c in clips if c['subject'] == s]
+    lags = ' '.join(f"{c['lag_frames']:.0f}" for c in mine)
+    lines.append(f"| {s} | {len(mine)} | {lags} | "
+                 f"{np.mean([c['pulse_amp_pct'] for c in mine]):.3f} | "
+                 f"{np.mean([c['green_snr_db'] for c in mine]):.1f} |")
+  return '\n'.join(lines)
 
 
 def table(results: list[dict]) -> str:
@@ -129,6 +150,8 @@ def main(argv):
     except (OSError, ValueError) as e:  # no store, an old format, unreadable arrays
       raise SystemExit(f'store_probes: error: {e}') from None
   text = table(results)
+  if FLAGS.per_subject:
+    text += ''.join('\n\n' + subject_table(r) for r in results)
   print(text)
   if FLAGS.out:
     Path(FLAGS.out).parent.mkdir(parents=True, exist_ok=True)

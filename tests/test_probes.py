@@ -85,9 +85,11 @@ def test_the_script_writes_the_table_json_and_spectra_of_a_store(tiny_data, tmp_
   done = subprocess.run(
       [sys.executable, 'scripts/store_probes.py', f'--store={store}:test', f'--store={store}',
        '--clips_per_subject=2', f'--out={out}', f'--png={tmp_path / "spectra.png"}',
-       '--noprogress'], capture_output=True, text=True, check=True)
+       '--per_subject', '--noprogress'], capture_output=True, text=True, check=True)
   assert out.read_text().strip() in done.stdout
-  assert out.read_text().count('\n') == 2 + len(scripts_rows()) + 1  # head, rule, rows, colour
+  summary = out.read_text().split('\n\n')[0]
+  assert summary.count('\n') == 2 + len(scripts_rows())  # head, rule, rows, colour
+  assert out.read_text().count(f'{store} [test] by subject:') == 2
   results = json.loads((tmp_path / 'probes.json').read_text())
   assert [r['split'] for r in results] == ['test', 'test']  # the default: test when it has clips
   assert results[0]['pulse_amp_pct'] == results[1]['pulse_amp_pct']
