@@ -50,6 +50,7 @@ ROWS = [('pulse_amp_pct', 'pulse in green, % of the level', 3),
         ('drift_pct', 'slow change (< 0.5 Hz) of the mean green, %', 2),
         ('clipped_clip_mean', 'input samples soft-clipped about the clip mean', 4),
         ('clipped_window', 'input samples soft-clipped about a moving mean', 4)]
+assert [key for key, _, _ in ROWS] == list(domain_probes.SCALARS)
 
 
 def parse(spec: str) -> tuple[str, str]:

@@ -88,7 +88,7 @@ def test_the_script_writes_the_table_json_and_spectra_of_a_store(tiny_data, tmp_
        '--per_subject', '--noprogress'], capture_output=True, text=True, check=True)
   assert out.read_text().strip() in done.stdout
   summary = out.read_text().split('\n\n')[0]
-  assert summary.count('\n') == 2 + len(scripts_rows())  # head, rule, rows, colour
+  assert summary.count('\n') == 2 + len(domain_probes.SCALARS)  # head, rule, rows, colour
   assert out.read_text().count(f'{store} [test] by subject:') == 2
   results = json.loads((tmp_path / 'probes.json').read_text())
   assert [r['split'] for r in results] == ['test', 'test']  # the default: test when it has clips
@@ -97,12 +97,6 @@ def test_the_script_writes_the_table_json_and_spectra_of_a_store(tiny_data, tmp_
   missing = subprocess.run([sys.executable, 'scripts/store_probes.py', f'--store={tmp_path}/x'],
                            capture_output=True, text=True)
   assert missing.returncode != 0 and f'{tmp_path}/x: not a clip store' in missing.stderr
-
-
-def scripts_rows():
-  sys.path.insert(0, 'scripts')
-  import store_probes
-  return store_probes.ROWS
 
 
 def test_a_rate_only_clip_has_the_probes_that_need_no_waveform():
