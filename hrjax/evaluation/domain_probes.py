@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import warnings
 
+import jax.numpy as jnp
 import numpy as np
 from scipy import signal
 
 from hrjax.data.heart_series import butterworth_bandpass, zscore
 from hrjax.evaluation.baselines import chrom, mean_rgb
+from hrjax.models.video import normalise_video
 
 SCALARS = ('pulse_amp_pct', 'inband_noise_pct', 'green_snr_db', 'chrom_snr_db', 'lag_frames',
            'pixel_noise_pct', 'drift_pct', 'clipped_clip_mean', 'clipped_window')
@@ -77,17 +79,15 @@ def spectral_snr_db(pulse: np.ndarray, fps: float, bpm: float, half_width_bpm: f
 
 def clipped_share(video: np.ndarray, gain: float, clip: float, window: int) -> tuple[float,
                                                                                      float]:
-  """Share of pixel samples of `uint8 [T, H, W, 3]` past the input's linear range, about
-  the clip mean and about a centred moving mean of `window` frames."""
-  x = video.astype(np.float32)
-  about_clip = (x - x.mean(0)) / (x.mean(0) + 1.0)
-  c = np.concatenate([np.zeros_like(x[:1]), np.cumsum(x, 0)])
-  idx = np.arange(len(x))
-  lo, hi = np.clip(idx - window // 2, 0, len(x)), np.clip(idx + window // 2 + 1, 0, len(x))
-  moving = (c[hi] - c[lo]) / (hi - lo)[:, None, None, None]
-  about_window = (x - moving) / (moving + 1.0)
-  limit = clip / gain
-  return float((np.abs(about_clip) > limit).mean()), float((np.abs(about_window) > limit).mean())
+  """Share of pixel samples of `uint8 [T, H, W, 3]` past the input's linear range (|change|
+  x gain > clip, where `tanh` bends), about the clip mean and about a centred moving mean
+  of `window` frames: the network's own `normalise_video`, so the probe counts what it sees."""
+  bend = clip * np.tanh(1.0)
+  shares = []
+  for w in (0, window):
+    rel, _ = normalise_video(jnp.asarray(video[None]), gain, clip, window=w)
+    shares.append(float((np.abs(np.asarray(rel)) > bend).mean()))
+  return shares[0], shares[1]
 
 
 def clip_probes(video: np.ndarray, pulse: np.ndarray | None, bpm: float, fps: float, *,
