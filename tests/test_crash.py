@@ -100,3 +100,25 @@ def test_a_full_disk_stops_training_naming_the_checkpoint_and_the_newest_one_res
   for a, b in zip(jax.tree.leaves(jax.device_get(params_full)),
                   jax.tree.leaves(jax.device_get(params))):
     np.testing.assert_array_equal(a, b)
+
+
+def test_a_temporary_folder_that_reappears_after_removal_is_removed_again(tmp_path):
+  """A failed save's array writes may land after its folder was removed (they have no
+  thread to wait for): the clean-up keeps removing until the folder stays gone."""
+  import threading
+  import time
+
+  from hrjax.training import checkpoint
+  (tmp_path / '2').mkdir()
+  first = tmp_path / f'3{checkpoint.TMP_MARK}'
+  (first / 'state').mkdir(parents=True)
+
+  def late_write():
+    time.sleep(0.2)
+    (first / 'state' / 'late').mkdir(parents=True)
+  writer = threading.Thread(target=late_write)
+  writer.start()
+  removed = checkpoint._remove_partial(tmp_path)
+  writer.join()
+  assert [p.name for p in removed] == [first.name]
+  assert sorted(p.name for p in tmp_path.iterdir()) == ['2']

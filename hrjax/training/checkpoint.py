@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time
 from pathlib import Path
 
 import grain
@@ -74,9 +75,7 @@ def _disk_errors_named(mngr: ocp.CheckpointManager):
     with contextlib.suppress(Exception):  # the write's other threads may still be at work
       mngr.wait_until_finished()
     folder = Path(mngr.directory)
-    partial = sorted(folder.glob(f'*{TMP_MARK}*'))
-    for tmp in partial:
-      shutil.rmtree(tmp, ignore_errors=True)
+    partial = _remove_partial(folder)
     mngr.reload()
     target = folder / partial[0].name.split('.')[0] if partial else folder
     newest = mngr.latest_step()
@@ -84,6 +83,27 @@ def _disk_errors_named(mngr: ocp.CheckpointManager):
               else 'start again (no checkpoint was completed yet)')
     raise OSError(code, f'{os.strerror(code)} while writing a checkpoint; free space and run '
                   f'the same command again to {resume}', str(target)) from e
+
+
+def _remove_partial(folder: Path, quiet_s: float = 0.5, limit_s: float = 10.0) -> list[Path]:
+  """Remove the temporary folders of unfinished writes in `folder`, and again until none has
+  reappeared for `quiet_s` (at most `limit_s`): when a save fails in its synchronous part,
+  array writes it had started have no thread to wait for and may still land, recreating
+  their folders. The folders removed, by name."""
+  removed: dict[str, Path] = {}
+  start = quiet_since = time.monotonic()
+  while time.monotonic() - start < limit_s:
+    partial = sorted(folder.glob(f'*{TMP_MARK}*'))
+    for tmp in partial:
+      shutil.rmtree(tmp, ignore_errors=True)
+      removed.setdefault(tmp.name, tmp)
+    now = time.monotonic()
+    if partial:
+      quiet_since = now
+    elif now - quiet_since >= quiet_s:
+      break
+    time.sleep(0.05)
+  return sorted(removed.values())
 
 
 def restore(mngr: ocp.CheckpointManager, abstract_state, data_iter=None, step: int | None = None):
