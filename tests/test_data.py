@@ -168,6 +168,33 @@ def test_physiology_rate_and_polarity():
   assert 0.1 < np.median(phase) < 0.45, np.median(phase)  # a flipped PPG peaks near 1
 
 
+def test_web_copies_are_drawn_apart_and_written_at_their_bitrate(tmp_path):
+  """The encoding knobs come from a random stream of their own: a dataset of the presets
+  before them draws every other knob (and frame) as before. A web copy is 4:2:0 H.264 at
+  about its bitrate, far smaller than the near-lossless file of the same recording."""
+  import imageio_ffmpeg
+
+  from hrjax.data.synthetic import generate
+  ranges = dict(presets.PRESETS['default'])
+  legacy = {k: v for k, v in ranges.items() if k not in presets.ENCODING_KNOBS}
+  drawn = presets.sample_knobs(np.random.default_rng(5), ranges, np.random.default_rng(6))
+  before = presets.sample_knobs(np.random.default_rng(5), legacy)
+  assert {k: drawn[k] for k in before} == before and set(drawn) == set(ranges)
+
+  sizes, chroma = {}, {}
+  for name, share in (('crf', 0.0), ('web', 1.0)):
+    knobs = dict(ranges, web_copy=(share, share), kbit_s=(8.0, 8.0))
+    rec = generate.render_recording(str(tmp_path), name, 0, 1, 0, knobs, 4.0, 30.0, 48, 'all')
+    video = tmp_path / name / 'vid.mp4'
+    reader = imageio_ffmpeg.read_frames(str(video))
+    sizes[name], chroma[name] = video.stat().st_size, next(reader)['pix_fmt']
+    reader.close()
+    assert rec['encoding'] == ('8 kbit/s' if share else f'crf {round(rec["crf"])}')
+  assert chroma['web'].startswith('yuv420p'), chroma
+  assert sizes['web'] * 8 / 4.0 / 1000 < 16  # about 8 kbit/s over its 4 s
+  assert sizes['web'] * 3 < sizes['crf'], sizes
+
+
 def test_face_regions_and_cheek_only_pulse():
   maps = faces.render_face_maps(np.random.default_rng(0), 64, 0.5, 'cheeks')
   cheeks = np.isin(maps.regions, (regions.LEFT_CHEEK, regions.RIGHT_CHEEK))

@@ -13,7 +13,7 @@ from pathlib import Path
 from absl import logging
 
 from hrjax.data import adapters, clip_store, extract
-from hrjax.data.synthetic import generate
+from hrjax.data.synthetic import generate, presets
 
 
 def synthetic_settings(cfg) -> dict:
@@ -26,10 +26,12 @@ def synthetic_settings(cfg) -> dict:
 
 def _check_synthetic(root: Path, wanted: dict) -> None:
   meta = json.loads((root / 'synthetic.json').read_text())
+  # Knobs added after a dataset was written: it was made with their no-op defaults.
+  added = {k: presets.PRESETS['default'][k] for k in presets.ENCODING_KNOBS}
   have = dict(num_subjects=len({r['subject'] for r in meta['recordings']}),
               duration_s=meta['duration_s'], fps=meta['fps'], size=meta['size'],
               seed=meta['seed'], pulse_regions=meta['pulse_regions'],
-              knob_ranges={k: tuple(v) for k, v in meta['knob_ranges'].items()})
+              knob_ranges={k: tuple(v) for k, v in {**added, **meta['knob_ranges']}.items()})
   diff = {k: (have[k], wanted[k]) for k in have if have[k] != wanted[k]}
   if diff:
     raise ValueError(f'{root} was generated with other settings {diff} (have, wanted); '

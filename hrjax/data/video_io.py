@@ -36,20 +36,23 @@ class VideoInfo:
 
 
 def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float, crf: int = 18,
-                chroma: str = '420') -> None:
+                chroma: str = '420', kbit_s: float | None = None) -> None:
   """Write `uint8 [T, H, W, 3]` frames as H.264.
 
   chroma '420': YUV with 4:2:0 subsampling, as webcams and web copies store
   video; colour changes far below a level survive mostly in luma. 'rgb': the
   RGB planes coded directly (libx264rgb), as a lab camera's near-lossless file.
+  `kbit_s`: a target bitrate instead of the quality `crf` (x264's default preset), as a
+  web copy is re-encoded: the encoder skips what does not fit, a faint pulse first.
   """
   frames = np.ascontiguousarray(frames, dtype=np.uint8)
   _, h, w, _ = frames.shape
   codec, pix_fmt = {'420': ('libx264', 'yuv420p'), 'rgb': ('libx264rgb', 'rgb24')}[chroma]
+  rate = (['-crf', str(crf), '-preset', 'veryfast'] if kbit_s is None else
+          ['-b:v', f'{kbit_s:.1f}k', '-preset', 'medium'])
   writer = imageio_ffmpeg.write_frames(
       str(path), (w, h), fps=fps, codec=codec, pix_fmt_out=pix_fmt, quality=None,
-      macro_block_size=2, output_params=['-crf', str(crf), '-preset', 'veryfast'],
-      ffmpeg_log_level='error')
+      macro_block_size=2, output_params=rate, ffmpeg_log_level='error')
   writer.send(None)
   for frame in frames:
     writer.send(frame)

@@ -47,7 +47,8 @@ def render_recording(out_dir: str, folder_name: str, seed: int, subject: int, re
   maps = faces.render_face_maps(np.random.default_rng(subj['face_seed']), size,
                                 subj['melanin'], pulse_regions)
   rng = np.random.default_rng([seed, subject, recording + 1])
-  knobs = presets.sample_knobs(rng, knob_ranges)
+  knobs = presets.sample_knobs(rng, knob_ranges,
+                               np.random.default_rng([seed, subject, recording + 1, 1]))
   knobs['melanin'] = subj['melanin']
   # Melanin absorbs light before it reaches blood: a weaker relative pulse.
   knobs['pulse_amp'] *= 1 - 0.4 * subj['melanin']
@@ -66,8 +67,14 @@ def render_recording(out_dir: str, folder_name: str, seed: int, subject: int, re
   folder.mkdir(parents=True, exist_ok=True)
   np.save(folder / REGIONS_FILE, occupancy.astype(np.float16))
   knobs['chroma'] = '420' if rng.random() < knobs['yuv420'] else 'rgb'
+  # web_copy is a share of recordings: one a web copy when its own uniform draw falls below
+  # the share drawn for the dataset's range (as yuv420 is, but from the encoding stream).
+  web = np.random.default_rng([seed, subject, recording + 1, 2]).random() < knobs['web_copy']
+  knobs['encoding'] = f'{knobs["kbit_s"]:.0f} kbit/s' if web else f'crf {round(knobs["crf"])}'
+  if web:
+    knobs['chroma'] = '420'
   video_io.write_video(folder / 'vid.mp4', frames, fps, crf=int(round(knobs['crf'])),
-                       chroma=knobs['chroma'])
+                       chroma=knobs['chroma'], kbit_s=knobs['kbit_s'] if web else None)
   ppg = np.interp(t_frames, fine, phys.ppg)
   hr = np.interp(t_frames, fine, phys.hr)
   with open(folder / 'ground_truth.txt', 'w') as f:

@@ -36,7 +36,13 @@ KNOB_DOCS = {
     'noise': 'sensor read noise, 8-bit levels',
     'crf': 'H.264 constant rate factor of the written video (higher: lossier)',
     'yuv420': 'chance that a recording is stored with 4:2:0 chroma subsampling (else RGB)',
+    'web_copy': 'chance that a recording is stored as a web copy instead: 4:2:0 H.264 at a '
+                'bitrate (kbit_s), as the public copies of rPPG datasets are',
+    'kbit_s': 'bitrate of a web copy, kbit/s of the rendered frame (at 96 x 96 pixels)',
 }
+# Knobs drawn from a random stream of their own (`sample_knobs`'s `encoding_rng`), after the
+# others: adding them changed no earlier dataset's draws, so those regenerate byte for byte.
+ENCODING_KNOBS = ('web_copy', 'kbit_s')
 
 _DEFAULT = dict(
     bpm=(45.0, 150.0), melanin=(0.0, 1.0), pulse_amp=(0.004, 0.012), lag_frames=(0.0, 2.0),
@@ -45,6 +51,7 @@ _DEFAULT = dict(
     flicker=(0.0, 0.01), flicker_hz=(3.0, 14.0), exposure=(0.55, 1.0),
     colour_drift=(0.0, 0.03), gradient=(0.0, 0.4), specular=(0.0, 0.4),
     gamma=(0.45, 1.0), noise=(0.5, 3.0), crf=(10.0, 18.0), yuv420=(0.0, 0.4),
+    web_copy=(0.0, 0.0), kbit_s=(8.0, 64.0),
 )
 
 PRESETS = {
@@ -62,6 +69,12 @@ PRESETS = {
 assert all(set(p) == set(KNOB_DOCS) for p in PRESETS.values())
 
 
-def sample_knobs(rng: np.random.Generator, ranges: dict) -> dict:
-  """Draw one recording's value of every knob from its (low, high) range."""
-  return {k: float(rng.uniform(lo, hi)) for k, (lo, hi) in sorted(ranges.items())}
+def sample_knobs(rng: np.random.Generator, ranges: dict,
+                 encoding_rng: np.random.Generator | None = None) -> dict:
+  """Draw one recording's value of every knob from its (low, high) range: the
+  `ENCODING_KNOBS` from `encoding_rng` (default: `rng`), after the others."""
+  knobs = {k: float(rng.uniform(lo, hi)) for k, (lo, hi) in sorted(ranges.items())
+           if k not in ENCODING_KNOBS}
+  late = rng if encoding_rng is None else encoding_rng
+  knobs.update({k: float(late.uniform(*ranges[k])) for k in ENCODING_KNOBS if k in ranges})
+  return knobs
