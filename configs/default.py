@@ -86,6 +86,9 @@ def _model() -> ml_collections.ConfigDict:
   m.max_lag = 3  # heart-video lag searched by the waveform score, frames
   m.gain = 50.0  # relative colour change x gain before soft clipping
   m.norm_window = 0  # moving-mean window (frames) of the input normalisation; 0: clip
+  # The video's input: 'relative' change about the mean (gain, norm_window) or normalised
+  # frame 'difference's, instance-normalised per clip (DeepPhys; models/video.py).
+  m.input = 'relative'
   m.compute_dtype = 'float32'  # of the (2+1)D blocks; 'bfloat16' on GPUs (float32 weights)
   m.encode_chunk = 2  # clips per video-encoder pass on CPUs (cache); 0: whole batch
   # (2+1)D blocks as 'channels_first' matrix products (fastest on CPUs) or 'channels_last'

@@ -10,6 +10,7 @@ import math
 from hrjax.data.crop import CROPS
 from hrjax.errors import InputError
 from hrjax.models.pairing import REPRESENTATIONS
+from hrjax.models.video import INPUTS
 
 # key: (smallest allowed, integer?)
 _AT_LEAST = {
@@ -68,7 +69,8 @@ def check(cfg) -> None:
 
 
 def _choices(cfg) -> None:
-  for key, allowed in (('model.representation', REPRESENTATIONS), ('data.crop', CROPS)):
+  for key, allowed in (('model.representation', REPRESENTATIONS), ('data.crop', CROPS),
+                       ('model.input', INPUTS)):
     value = _get(cfg, key)
     if value is not None and value not in allowed:
       raise _bad(key, value, f'must be one of {", ".join(allowed)}')

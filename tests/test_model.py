@@ -81,6 +81,16 @@ def test_normalise_video_exposes_relative_change():
   np.testing.assert_allclose(appearance, 100.25 / 255 - 0.5, rtol=1e-6)
 
 
+def test_normalise_video_frame_differences_are_instance_normalised():
+  v = np.full((2, 5, 2, 2, 3), 100, np.uint8)
+  v[0, 2], v[1, 2] = 101, 104  # a change in one frame, four times larger in the second clip
+  x, appearance = video.normalise_video(jnp.asarray(v), gain=50.0, mode='difference')
+  assert x.shape == v.shape and appearance.shape == (2, 2, 2, 3)
+  np.testing.assert_array_equal(x[:, :2], 0.0)  # no change before it (the first frame: none)
+  assert float(x[0, 2, 0, 0, 0]) > 1 and float(x[0, 3, 0, 0, 0]) < -1  # up, then back down
+  np.testing.assert_allclose(x[0], x[1], rtol=0.02)  # per clip: the size of a change drops out
+
+
 def test_heart_encoders_shapes():
   grid = spectral.bpm_grid()
   _, h, rr = inputs(2)

@@ -30,6 +30,7 @@ class PairingModel(nn.Module):
   max_lag: int = 3  # frames of heart-video misalignment searched (waveform)
   gain: float = 50.0
   norm_window: int = 0
+  input_mode: str = 'relative'  # the video's input: 'relative' change or frame 'difference'
   dtype: Any = None  # compute dtype of the video encoder's (2+1)D blocks; None: float32
   encode_chunk: int = 0  # clips per video-encoder pass (a CPU's caches); 0: the whole batch
   channels_first: bool = False  # the blocks as matmuls on [C, B, T, H, W] (channels_first.py)
@@ -41,6 +42,7 @@ class PairingModel(nn.Module):
     self.grid = spectral.bpm_grid()
     self.video_encoder = VideoEncoder(self.channels, self.features, self.gain,
                                       norm_window=self.norm_window, dtype=self.dtype,
+                                      input_mode=self.input_mode,
                                       channels_first=self.channels_first)
     if self.representation == 'waveform':
       self.heart_encoder = heart_encoders.WaveformEncoder(self.features)
@@ -158,7 +160,8 @@ def build_model(cfg, backend: str | None = None) -> PairingModel:
   channels_first = cpu if m.block_layout == 'auto' else m.block_layout == 'channels_first'
   return PairingModel(representation=m.representation, channels=tuple(m.channels),
                       features=m.features, fps=cfg.data.fps, max_lag=m.max_lag, gain=m.gain,
-                      norm_window=m.norm_window, dtype=_compute_dtype(m.compute_dtype),
+                      norm_window=m.norm_window, input_mode=m.get('input', 'relative'),
+                      dtype=_compute_dtype(m.compute_dtype),
                       encode_chunk=m.encode_chunk if cpu else 0, channels_first=channels_first)
 
 

@@ -25,21 +25,35 @@ def moving_mean(x: jax.Array, window: int) -> jax.Array:
   return (c[:, hi] - c[:, lo]) / (hi - lo).reshape(shape).astype(x.dtype)
 
 
-def normalise_video(video: jax.Array, gain: float, clip: float = 3.0,
-                    window: int = 0, dtype=jnp.float32) -> tuple[jax.Array, jax.Array]:
+INPUTS = ('relative', 'difference')
+
+
+def normalise_video(video: jax.Array, gain: float, clip: float = 3.0, window: int = 0,
+                    dtype=jnp.float32, mode: str = 'relative') -> tuple[jax.Array, jax.Array]:
   """`uint8 [B, T, H, W, 3]` -> (relative change `[B, T, H, W, 3]`, appearance `[B, H, W, 3]`).
 
-  Relative change: each pixel about its mean over the clip (`window` 0) or
-  over a centred moving window of that many frames (a head movement or a light
-  change then passes in about a window instead of shifting the rest of the
-  clip), scaled so a 1% pulse is O(1) and soft-clipped (motion at edges is
-  large). Appearance: the mean frame, so the network can tell skin from the rest.
+  Relative change (`mode` 'relative'): each pixel about its mean over the clip
+  (`window` 0) or over a centred moving window of that many frames (a head
+  movement or a light change then passes in about a window instead of shifting
+  the rest of the clip), scaled so a 1% pulse is O(1) and soft-clipped (motion
+  at edges is large). 'difference': DeepPhys's normalised frame differences,
+  `(x[t] - x[t-1]) / (x[t] + x[t-1])` (zero at the first frame), divided by their
+  root mean square over the clip (instance normalisation: a clip's noise level and
+  the camera's gain drop out) and soft-clipped: a slow drift becomes a near-constant
+  offset, which the band-pass of the output removes, instead of a swing to be clipped. Appearance:
+  the mean frame, so the network can tell skin from the rest.
   """
   x = video.astype(dtype)
   clip_mean = x.mean(axis=1, keepdims=True)
+  appearance = clip_mean[:, 0] / 255.0 - 0.5
+  if mode == 'difference':
+    d = (x[:, 1:] - x[:, :-1]) / (x[:, 1:] + x[:, :-1] + 2.0)  # +2: black pixels
+    d = jnp.concatenate([jnp.zeros_like(d[:, :1]), d], axis=1)
+    rms = jnp.sqrt(jnp.mean(d * d, axis=(1, 2, 3, 4), keepdims=True)) + 1e-6
+    return clip * jnp.tanh(d / rms / clip), appearance
   mean = clip_mean if window <= 0 else moving_mean(x, window)
   rel = clip * jnp.tanh((x - mean) / (mean + 1.0) * gain / clip)  # +1: black pixels
-  return rel, clip_mean[:, 0] / 255.0 - 0.5
+  return rel, appearance
 
 
 class VideoEncoder(nn.Module):
@@ -50,6 +64,7 @@ class VideoEncoder(nn.Module):
   gain: float  # relative colour change x gain before soft clipping (`normalise_video`)
   k_time: int = 5
   norm_window: int = 0  # frames of the moving mean the input is normalised by; 0: clip mean
+  input_mode: str = 'relative'  # or 'difference' (`normalise_video`)
   dtype: Any = None  # compute dtype of the (2+1)D blocks (bfloat16 on GPUs); None: float32
   channels_first: bool = False  # the blocks as matmuls on [C, B, T, H, W] (channels_first.py)
 
@@ -58,7 +73,8 @@ class VideoEncoder(nn.Module):
     # At least float32 here: a 0.5% colour change is below bfloat16's resolution of a
     # 0-255 level; once divided by its mean and scaled by `gain` it is O(1) and survives.
     wide = jnp.promote_types(self.dtype or jnp.float32, jnp.float32)
-    x, appearance = normalise_video(video, self.gain, window=self.norm_window, dtype=wide)
+    x, appearance = normalise_video(video, self.gain, window=self.norm_window, dtype=wide,
+                                    mode=self.input_mode)
     # A linear colour projection of the mean relative change (what GREEN, CHROM and
     # POS compute by hand) as a direct path; the convolutions learn what it misses.
     # The mean over pixels as a product with a 0/1 matrix: on the CPU XLA runs a
