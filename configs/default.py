@@ -89,6 +89,13 @@ def _model() -> ml_collections.ConfigDict:
   # The video's input: 'relative' change about the mean (gain, norm_window) or normalised
   # frame 'difference's, instance-normalised per clip (DeepPhys; models/video.py).
   m.input = 'relative'
+  # CHROM's pulse as one more channel, its correlation weighted by classical_weight in the
+  # score (waveform only; models/classical.py); 'none': the learned channels alone.
+  m.classical = 'none'
+  m.classical_weight = 0.25
+  # The heart-band filter of the pulse features and the heart: 'fft' (a mask over a clip's
+  # FFT bins) or 'butterworth' (zero-phase, as the classical baselines filter).
+  m.bandpass = 'fft'
   m.compute_dtype = 'float32'  # of the (2+1)D blocks; 'bfloat16' on GPUs (float32 weights)
   m.encode_chunk = 2  # clips per video-encoder pass on CPUs (cache); 0: whole batch
   # (2+1)D blocks as 'channels_first' matrix products (fastest on CPUs) or 'channels_last'

@@ -9,7 +9,9 @@ import math
 
 from hrjax.data.crop import CROPS
 from hrjax.errors import InputError
+from hrjax.models.classical import CLASSICAL
 from hrjax.models.pairing import REPRESENTATIONS
+from hrjax.models.spectral import BANDPASSES
 from hrjax.models.video import INPUTS
 
 # key: (smallest allowed, integer?)
@@ -63,6 +65,12 @@ def check(cfg) -> None:
   if (_get(cfg, 'train.pearson_weight') or 0) > 0 and not waveform:
     raise _bad('train.pearson_weight', cfg.train.pearson_weight,
                'needs model.representation=waveform (a rate has no pulse to correlate with)')
+  if _get(cfg, 'model.classical') not in (None, 'none') and not waveform:
+    raise _bad('model.classical', cfg.model.classical,
+               'needs model.representation=waveform (it is a pulse, scored against one)')
+  weight = _get(cfg, 'model.classical_weight')
+  if weight is not None and not 0 <= weight <= 1:
+    raise _bad('model.classical_weight', weight, 'must be between 0 and 1')
   n_way = _get(cfg, 'eval.n_way')
   if n_way is not None and min(n_way) < 2:
     raise _bad('eval.n_way', tuple(n_way), 'each N-way test needs at least 2 videos')
@@ -70,7 +78,8 @@ def check(cfg) -> None:
 
 def _choices(cfg) -> None:
   for key, allowed in (('model.representation', REPRESENTATIONS), ('data.crop', CROPS),
-                       ('model.input', INPUTS)):
+                       ('model.input', INPUTS), ('model.classical', CLASSICAL),
+                       ('model.bandpass', BANDPASSES)):
     value = _get(cfg, key)
     if value is not None and value not in allowed:
       raise _bad(key, value, f'must be one of {", ".join(allowed)}')

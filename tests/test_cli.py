@@ -41,6 +41,9 @@ def test_unknown_config_key_fails_with_its_name(tmp_path):
     ('data.crop', 'faces', "is 'faces'; must be one of face, center, none"),
     ('data.split_fractions', (0.7, 0.2, 0.2), 'is (0.7, 0.2, 0.2); must be three'),
     ('eval.n_way', (1, 5), 'is (1, 5); each N-way test needs at least 2'),
+    ('model.classical', 'pos', "is 'pos'; must be one of none, chrom"),
+    ('model.bandpass', 'iir', "is 'iir'; must be one of fft, butterworth"),
+    ('model.input', 'diff', "is 'diff'; must be one of relative, difference"),
 ])
 def test_config_values_that_cannot_work_are_named_before_any_work(key, value, message):
   config_check.check(quick.get_config())  # the config as written passes

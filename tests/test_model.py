@@ -91,6 +91,45 @@ def test_normalise_video_frame_differences_are_instance_normalised():
   np.testing.assert_allclose(x[0], x[1], rtol=0.02)  # per clip: the size of a change drops out
 
 
+def test_butterworth_bandpass_is_scipys_zero_phase_filter():
+  from hrjax.data.heart_series import butterworth_bandpass
+  x = np.random.default_rng(0).normal(size=(2, 128, 3)).astype(np.float32)
+  ours = spectral.butterworth_bandpass(jnp.asarray(x), 30.0)
+  np.testing.assert_allclose(ours, butterworth_bandpass(x, 30.0, axis=1), atol=2e-5)
+  drift = np.linspace(0, 1, 128, dtype=np.float32)[None, :, None]  # no wrap-around leak
+  assert float(jnp.abs(spectral.butterworth_bandpass(jnp.asarray(drift), 30.0)).max()) < 0.02
+  assert float(jnp.abs(spectral.fft_bandpass(jnp.asarray(drift), 30.0)).max()) > 0.1
+
+
+def test_classical_channel_scores_as_the_chrom_baseline_and_weighs_in():
+  """With classical_weight 1 the model's score is CHROM's baseline score times the scale;
+  at 0 the learned channels' alone; between, the weighted sum of the two (each at its
+  own best lag). Same parameters with or without the channel (fine-tuning carries over)."""
+  from hrjax.evaluation import baselines
+  base, params = model_and_params('waveform')
+  rng = np.random.default_rng(4)
+  t = np.arange(T) / 30.0
+  pulse = np.sin(2 * np.pi * 1.3 * t + rng.uniform(0, 6, (4, 1)))  # [4, T]
+  v = np.full((4, T, S, S, 3), 120.0) * (1 - 0.01 * pulse[:, :, None, None, None]
+                                          * np.array([0.3, 0.8, 0.5]))
+  v = jnp.asarray(np.clip(np.rint(v + rng.normal(0, 1, v.shape)), 0, 255), jnp.uint8)
+  h = jnp.asarray(np.stack([pulse, np.full_like(pulse, 78.0)], -1), jnp.float32)
+  rr = jnp.ones((4, 2), jnp.float32)
+  scores = {}
+  for w in (0.0, 0.4, 1.0):
+    m = base.clone(classical='chrom', classical_weight=w)
+    scores[w] = np.asarray(m.apply({'params': params}, v, h, rr))
+  scale = float(jnp.exp(params['log_scale']))
+  heart = np.asarray(h[..., 0])
+  pulse_v = baselines.pulse_signals(np.asarray(v), 30.0, 'chrom')
+  expected = np.asarray(spectral.lagged_correlation(
+      jnp.asarray((heart - heart.mean(1, keepdims=True)) / heart.std(1, keepdims=True))[..., None],
+      jnp.asarray(pulse_v)[..., None], base.max_lag)).max(-1)
+  np.testing.assert_allclose(scores[1.0] / scale, expected, atol=2e-3)
+  np.testing.assert_allclose(scores[0.0], base.apply({'params': params}, v, h, rr), atol=1e-5)
+  np.testing.assert_allclose(scores[0.4], 0.6 * scores[0.0] + 0.4 * scores[1.0], atol=1e-4)
+
+
 def test_heart_encoders_shapes():
   grid = spectral.bpm_grid()
   _, h, rr = inputs(2)

@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from hrjax.models import classical as classical_pulse
 from hrjax.models import heart_encoders, spectral
 from hrjax.models.video import VideoEncoder
 
@@ -34,11 +35,21 @@ class PairingModel(nn.Module):
   dtype: Any = None  # compute dtype of the video encoder's (2+1)D blocks; None: float32
   encode_chunk: int = 0  # clips per video-encoder pass (a CPU's caches); 0: the whole batch
   channels_first: bool = False  # the blocks as matmuls on [C, B, T, H, W] (channels_first.py)
+  # A classical pulse ('chrom') as one more channel of both embeddings (waveform only): the
+  # score is (1 - classical_weight) x the learned channels' best lagged correlation +
+  # classical_weight x its best lagged correlation with the recorded pulse (classical.py).
+  classical: str = 'none'
+  classical_weight: float = 0.25
+  bandpass: str = 'fft'  # of the pulse features and the heart (spectral.BANDPASSES)
 
   def setup(self):
     if self.representation not in REPRESENTATIONS:
       raise ValueError(f'representation must be one of {REPRESENTATIONS}, '
                        f'got {self.representation!r}')
+    if self.classical not in classical_pulse.CLASSICAL or (
+        self.classical != 'none' and self.representation != 'waveform'):
+      raise ValueError(f'classical must be one of {classical_pulse.CLASSICAL} (with a waveform '
+                       f'heart), got {self.classical!r} with {self.representation!r}')
     self.grid = spectral.bpm_grid()
     self.video_encoder = VideoEncoder(self.channels, self.features, self.gain,
                                       norm_window=self.norm_window, dtype=self.dtype,
@@ -70,13 +81,15 @@ class PairingModel(nn.Module):
       grouped = video.reshape(-1, n, *video.shape[1:])
       z = jnp.stack([self.video_encoder(grouped[:, j]) for j in range(n)], axis=1)
       z = z.reshape(video.shape[0], *z.shape[2:])
-    return spectral.standardise(spectral.fft_bandpass(z, self.fps))
+    return spectral.standardise(spectral.bandpass(self.bandpass, z, self.fps))
 
   def encode_video(self, video: jax.Array) -> jax.Array:
-    return self._embed_pulse(self.pulse(video))
+    return self._embed_pulse(self.pulse(video), video)
 
-  def _embed_pulse(self, z: jax.Array) -> jax.Array:
+  def _embed_pulse(self, z: jax.Array, video: jax.Array) -> jax.Array:
     if self.representation == 'waveform':
+      if self.classical == 'chrom':  # the last channel: CHROM's pulse
+        z = jnp.concatenate([z, classical_pulse.chrom_pulse(video, self.fps)], axis=-1)
       return z
     power = spectral.power_spectrum(z, self.fps, self.grid)  # [B, F, D]
     power = (power / (power.sum(1, keepdims=True) + 1e-6)).mean(-1)
@@ -84,8 +97,11 @@ class PairingModel(nn.Module):
 
   def encode_heart(self, heart: jax.Array, rr: jax.Array) -> jax.Array:
     if self.representation == 'waveform':
-      z = self.heart_encoder(heart)
-      return spectral.standardise(spectral.fft_bandpass(z, self.fps))
+      z = spectral.standardise(spectral.bandpass(self.bandpass, self.heart_encoder(heart),
+                                                 self.fps))
+      if self.classical != 'none':  # the last channel: the recorded pulse, as baselines take it
+        z = jnp.concatenate([z, spectral.standardise(heart[..., :1])], axis=-1)
+      return z
     logits = self.heart_encoder(heart if self.representation == 'hr' else rr)
     return jax.nn.softmax(logits, axis=-1)
 
@@ -96,7 +112,7 @@ class PairingModel(nn.Module):
     """Embeddings of B1 hearts and B2 videos -> logits `[B1, B2]`, every heart against
     every video."""
     if self.representation == 'waveform':
-      return self._scale() * spectral.lagged_correlation(h, v, self.max_lag).max(-1)
+      return self._scale() * self._best_lag(spectral.lagged_correlation, h, v)
     # Bhattacharyya coefficient of the two rate distributions.
     return self._scale() * jnp.sqrt(h[:, None, :] * v[None, :, :] + 1e-12).sum(-1)
 
@@ -104,8 +120,18 @@ class PairingModel(nn.Module):
     """Embeddings of B hearts and their B videos -> the logit of each pair `[B]` (the
     diagonal of `similarity`, without the other B * (B - 1) pairs)."""
     if self.representation == 'waveform':
-      return self._scale() * spectral.paired_lagged_correlation(h, v, self.max_lag).max(-1)
+      return self._scale() * self._best_lag(spectral.paired_lagged_correlation, h, v)
     return self._scale() * jnp.sqrt(h * v + 1e-12).sum(-1)
+
+  def _best_lag(self, correlate, h: jax.Array, v: jax.Array) -> jax.Array:
+    """The best lagged correlation of waveform embeddings; with a classical channel (the
+    last), the learned channels' best and its own best, weighted by `classical_weight`: each
+    at its own lag (the learned channels' window is learned, the classical one's centred)."""
+    if self.classical == 'none':
+      return correlate(h, v, self.max_lag).max(-1)
+    w = self.classical_weight
+    return ((1 - w) * correlate(h[..., :-1], v[..., :-1], self.max_lag).max(-1)
+            + w * correlate(h[..., -1:], v[..., -1:], self.max_lag).max(-1))
 
   def pair_scores(self, video: jax.Array, heart: jax.Array, rr: jax.Array) -> jax.Array:
     """Clip i's heart against clip i's video: `[B]` logits (prediction, saliency)."""
@@ -120,7 +146,7 @@ class PairingModel(nn.Module):
     """`__call__`'s logits and the video encoder's pulse features `[B, T, D]` they came
     from (training with the spectral priors of unlabeled clips), one encoder pass."""
     z = self.pulse(video)
-    return self.similarity(self.encode_heart(heart, rr), self._embed_pulse(z)), z
+    return self.similarity(self.encode_heart(heart, rr), self._embed_pulse(z, video)), z
 
 
 def _chunk_count(batch: int, chunk: int) -> int:
@@ -161,6 +187,9 @@ def build_model(cfg, backend: str | None = None) -> PairingModel:
   return PairingModel(representation=m.representation, channels=tuple(m.channels),
                       features=m.features, fps=cfg.data.fps, max_lag=m.max_lag, gain=m.gain,
                       norm_window=m.norm_window, input_mode=m.get('input', 'relative'),
+                      classical=m.get('classical', 'none'),
+                      classical_weight=m.get('classical_weight', 0.25),
+                      bandpass=m.get('bandpass', 'fft'),
                       dtype=_compute_dtype(m.compute_dtype),
                       encode_chunk=m.encode_chunk if cpu else 0, channels_first=channels_first)
 

@@ -40,7 +40,8 @@ def train_step(state: dict, batch: dict, *, model: PairingModel, tx,
           pulse, 1.0 - labeled, model.fps, spectral.bpm_grid())
       loss += prior_weight * terms['spectral_prior']
     if pearson_weight:
-      terms['pearson'] = pearson_loss(pulse, batch['heart'], labeled, model.fps, model.max_lag)
+      terms['pearson'] = pearson_loss(pulse, batch['heart'], labeled, model.fps, model.max_lag,
+                                      model.bandpass)
       loss += pearson_weight * terms['pearson']
     return loss, (logits, terms)
 
@@ -60,14 +61,14 @@ def train_step(state: dict, batch: dict, *, model: PairingModel, tx,
 
 
 def pearson_loss(pulse: jax.Array, heart: jax.Array, labeled: jax.Array | None, fps: float,
-                 max_lag: int) -> jax.Array:
+                 max_lag: int, bandpass: str = 'fft') -> jax.Array:
   """1 - the Pearson correlation of each labeled clip's video pulse features `[B, T, D]`
   with its recorded pulse (`heart[..., 0]`, band-passed as the features are), averaged
   over the D channels, at the best of the lags the score searches (a fingertip PPG's
   pulse arrives later than the face's): the negative-Pearson loss of rPPG training
   (PhysNet, FactorizePhys). Unlike the contrastive loss it does not saturate once a
   clip's own heart wins: it keeps pulling the features toward the pulse itself."""
-  ppg = spectral.standardise(spectral.fft_bandpass(heart[..., :1], fps))
+  ppg = spectral.standardise(spectral.bandpass(bandpass, heart[..., :1], fps))
   corr = spectral.paired_lagged_correlation(jnp.broadcast_to(ppg, pulse.shape), pulse,
                                             max_lag).max(-1)
   if labeled is None:
