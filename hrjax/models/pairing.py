@@ -187,7 +187,7 @@ def build_model(cfg, backend: str | None = None) -> PairingModel:
   return PairingModel(representation=m.representation, channels=tuple(m.channels),
                       features=m.features, fps=cfg.data.fps, max_lag=m.max_lag, gain=m.gain,
                       norm_window=m.norm_window, input_mode=m.get('input', 'relative'),
-                      classical=m.get('classical', 'none'),
+                      classical=m.get('classical') or 'none',
                       classical_weight=m.get('classical_weight', 0.25),
                       bandpass=m.get('bandpass', 'fft'),
                       dtype=_compute_dtype(m.compute_dtype),
