@@ -66,7 +66,9 @@ flags.DEFINE_string('peers_python', '', "Python with the `peers` extra (open-rpp
 flags.DEFINE_list('peer_models', ['FacePhys.rlap'], 'open-rppg models to score.')
 flags.DEFINE_string('peers_cache', 'runs/peers', "Where the peers' reports are kept (they do "
                     'not depend on the recipe: computed once per store and model list).')
-flags.DEFINE_string('out', 'docs/transfer.md', 'Markdown tables to write (after every seed).')
+flags.DEFINE_string('out', 'docs/transfer.md', 'Markdown tables to write (after every seed); '
+                    "hrjax's figures per seed beside it as JSON (.json), for "
+                    'scripts/compare_arms.py.')
 flags.DEFINE_boolean('reuse', False, "Keep a run's or a set's report.json when it is newer than "
                      "the workdir's newest checkpoint instead of evaluating again (more seeds "
                      "added to a table); a seed's minutes are then those it took when it ran.")
@@ -270,6 +272,9 @@ def main(argv):
                                    peers, notes)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)  # after each seed: a cut run keeps its rows
+    out.with_suffix('.json').write_text(json.dumps(dict(
+        config=FLAGS.config, command=' '.join(sys.argv),
+        seeds=transfer_table.seed_figures(reports)), indent=1))
   print(out.read_text())
 
 

@@ -107,6 +107,15 @@ def summary_rows(reports: dict[str, dict], peers: dict[str, dict]) -> list[str]:
   return lines
 
 
+def seed_figures(reports: dict[str, dict]) -> dict:
+  """{seed: {test set: hrjax's 2AFC per clip and per recording}}: what `scripts/
+  compare_arms.py` pairs seed by seed across recipes."""
+  return {seed: {store: dict(two_afc=rep['methods']['hrjax']['two_afc'],
+                             recording=rep['methods']['hrjax']['recording']['two_afc'])
+                 for store, rep in by_store.items()}
+          for seed, by_store in reports.items()}
+
+
 def markdown(config: str, command: str, reports: dict[str, dict], minutes: dict[str, float],
              loso: dict[str, bool], peers: dict[str, dict] | None = None,
              notes: tuple[str, ...] = ()) -> str:
