@@ -90,7 +90,8 @@ def _model() -> ml_collections.ConfigDict:
   # frame 'difference's, instance-normalised per clip (DeepPhys; models/video.py).
   m.input = 'relative'
   # CHROM's pulse as one more channel, its correlation weighted by classical_weight in the
-  # score (waveform only; models/classical.py); 'none': the learned channels alone.
+  # score of evaluation, prediction and saliency, not in the training loss (waveform only;
+  # models/classical.py); 'none': the learned channels alone.
   m.classical = 'none'
   m.classical_weight = 0.25
   # The heart-band filter of the pulse features and the heart: 'fft' (a mask over a clip's

@@ -94,3 +94,18 @@ def test_an_unreadable_newest_checkpoint_is_named_skipped_and_trained_again(tiny
   assert s_again == 6
   for a, b in zip(jax.tree.leaves(p_full), jax.tree.leaves(p_again)):
     np.testing.assert_array_equal(a, b)
+
+
+def test_a_classical_channel_joins_the_score_not_the_training(tiny_run, tmp_path):
+  """model.classical='chrom': three steps train the very parameters the plain config's
+  three steps did: the loss sees the learned channels alone (how the channel weighs into a
+  score: tests/test_model.py)."""
+  cfg, full, _ = tiny_run
+  chrom = cfg.copy_and_resolve_references()
+  chrom.model.classical = 'chrom'
+  train.train(chrom, tmp_path / 'chrom', progress=False, stop_after=3)
+  plain = jax.device_get(restore.load(full, step=3).params)
+  trained = restore.load(tmp_path / 'chrom')
+  assert trained.step == 3 and trained.model.classical == 'chrom'
+  for a, b in zip(jax.tree.leaves(plain), jax.tree.leaves(jax.device_get(trained.params))):
+    np.testing.assert_array_equal(a, b)

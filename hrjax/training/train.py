@@ -107,7 +107,10 @@ def train(cfg, workdir: str | Path, progress: bool = True, stop_after: int | Non
     print(f'hrjax: {n_params:,} parameters, {cfg.model.representation} heart, '
           f'{jax.device_count()} device(s) in {jax.process_count()} process(es)', flush=True)
   writer = writer or MetricWriter(workdir / 'tensorboard')
-  step_fn = step.compile_train_step(built.model, built.tx, built.mesh,
+  # A classical channel (model.classical) joins the score when pairs are scored, not the
+  # loss: trained beside it, the learned channels paired no better on real faces and worse
+  # on the independent generator (docs/transfer/arms-2026-12-05.md). Same parameters.
+  step_fn = step.compile_train_step(built.model.clone(classical='none'), built.tx, built.mesh,
                                     float(cfg.train.prior_weight),
                                     float(cfg.train.pearson_weight))
   schedule = state.learning_rate_schedule(cfg)
