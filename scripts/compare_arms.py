@@ -12,10 +12,14 @@ sign and their mean beyond their sd.
 """
 
 import json
-import statistics
+import sys
 from pathlib import Path
 
 from absl import app, flags
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from transfer_table import paired_table  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string('arm', [], 'NAME=FILE: a recipe and the JSON of its transfer.py run.')
@@ -23,41 +27,6 @@ flags.DEFINE_string('reference', '', 'The arm the others are paired with (defaul
 flags.DEFINE_enum('measure', 'two_afc', ['two_afc', 'recording'],
                   'Per clip (two_afc) or per recording.')
 flags.DEFINE_string('out', '', 'Markdown file to write (printed either way).')
-
-
-def mean_sd(values: list[float]) -> str:
-  sd = statistics.stdev(values) if len(values) > 1 else 0.0
-  return f'{statistics.fmean(values):.3f} ± {sd:.3f}'
-
-
-def verdict(diffs: list[float]) -> str:
-  """'yes' when every difference has one sign and their mean clears their sd."""
-  if len(diffs) < 2:
-    return '-'
-  same_sign = all(d > 0 for d in diffs) or all(d < 0 for d in diffs)
-  clears = abs(statistics.fmean(diffs)) > statistics.stdev(diffs)
-  return 'yes' if same_sign and clears else 'no'
-
-
-def table(arms: dict[str, dict], reference: str, store: str) -> list[str]:
-  ref = arms[reference]
-  lines = [f'### {store}', '', '| arm | per seed | mean ± sd | paired with '
-           f'{reference}, per seed | mean ± sd | beyond the spread |',
-           '| --- | --- | --- | --- | --- | --- |']
-  for name, seeds in arms.items():
-    have = {s: v[store][FLAGS.measure] for s, v in seeds.items() if store in v}
-    if not have:
-      continue
-    row = [name, ', '.join(f'{have[s]:.3f}' for s in sorted(have, key=int)), mean_sd(
-        list(have.values()))]
-    common = sorted(set(have) & {s for s, v in ref.items() if store in v}, key=int)
-    if name == reference or not common:
-      row += ['-', '-', '-']
-    else:
-      diffs = [have[s] - ref[s][store][FLAGS.measure] for s in common]
-      row += [', '.join(f'{d:+.3f}' for d in diffs), mean_sd(diffs), verdict(diffs)]
-    lines.append('| ' + ' | '.join(row) + ' |')
-  return lines + ['']
 
 
 def main(argv):
@@ -78,7 +47,7 @@ def main(argv):
   lines = [f'2AFC {"per clip" if FLAGS.measure == "two_afc" else "per recording"}, hrjax; '
            f'paired with {reference} seed by seed', '']
   for store in stores:
-    lines += table(arms, reference, store)
+    lines += paired_table(arms, reference, store, FLAGS.measure)
   text = '\n'.join(lines)
   if FLAGS.out:
     Path(FLAGS.out).write_text(text)

@@ -15,7 +15,6 @@ models' mirrored scores averaged), pooled the same way.
 import dataclasses
 import itertools
 import json
-import statistics
 import sys
 from pathlib import Path
 
@@ -88,11 +87,6 @@ def ensembles(fold_sets: dict[str, dict], split: clip_store.Split) -> dict[int, 
   return out
 
 
-def _mean_sd(values: list[float]) -> str:
-  sd = statistics.stdev(values) if len(values) > 1 else 0.0
-  return f'{statistics.fmean(values):.3f} ± {sd:.3f}'
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
@@ -121,13 +115,14 @@ def main(argv):
   print('|' + ' --- |' * (len(FLAGS.seeds) + 2))
   for name in FLAGS.view_sets:
     values = [pooled[s][name]['two_afc'] for s in FLAGS.seeds]
-    print(f'| {name} | ' + ' | '.join(f'{v:.3f}' for v in values) + f' | {_mean_sd(values)} |')
+    print(f'| {name} | ' + ' | '.join(f'{v:.3f}' for v in values)
+          + f' | {transfer_table.mean_sd(values)} |')
   if len(FLAGS.seeds) > 1 and all(mirrored.values()):
     print('\nSeed ensembles (mirrored too; each seed\'s fold models\' scores averaged)\n')
     print('| seeds averaged | ensembles | 2AFC mean ± sd over ensembles | min - max |')
     print('| --- | --- | --- | --- |')
     for k, values in ensembles(mirrored, split).items():
-      print(f'| {k} | {len(values)} | {_mean_sd(values)} | '
+      print(f'| {k} | {len(values)} | {transfer_table.mean_sd(values)} | '
             f'{min(values):.3f} - {max(values):.3f} |')
 
 

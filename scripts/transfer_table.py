@@ -140,3 +140,43 @@ def markdown(config: str, command: str, reports: dict[str, dict], minutes: dict[
             "trained on, with their own hearts), its interval resamples the subjects."]
   out += [''] + [f'Note: {n}' for n in notes] if notes else []
   return '\n'.join(out) + '\n'
+
+
+def mean_sd(values: list[float]) -> str:
+  """Mean ± sample sd (0 for one value)."""
+  sd = statistics.stdev(values) if len(values) > 1 else 0.0
+  return f'{statistics.fmean(values):.3f} ± {sd:.3f}'
+
+
+def verdict(diffs: list[float]) -> str:
+  """'yes' when every difference has one sign and their mean clears their sd."""
+  if len(diffs) < 2:
+    return '-'
+  same_sign = all(d > 0 for d in diffs) or all(d < 0 for d in diffs)
+  clears = abs(statistics.fmean(diffs)) > statistics.stdev(diffs)
+  return 'yes' if same_sign and clears else 'no'
+
+
+def paired_table(arms: dict[str, dict], reference: str, store: str,
+                 measure: str = 'two_afc') -> list[str]:
+  """scripts/compare_arms.py's Markdown for one test set: each arm's per-seed figures
+  (`arms`: {name: transfer.py JSON's 'seeds'}) and their differences from `reference`'s,
+  seed by seed, with `verdict`."""
+  ref = arms[reference]
+  lines = [f'### {store}', '', '| arm | per seed | mean ± sd | paired with '
+           f'{reference}, per seed | mean ± sd | beyond the spread |',
+           '| --- | --- | --- | --- | --- | --- |']
+  for name, seeds in arms.items():
+    have = {s: v[store][measure] for s, v in seeds.items() if store in v}
+    if not have:
+      continue
+    row = [name, ', '.join(f'{have[s]:.3f}' for s in sorted(have, key=int)), mean_sd(
+        list(have.values()))]
+    common = sorted(set(have) & {s for s, v in ref.items() if store in v}, key=int)
+    if name == reference or not common:
+      row += ['-', '-', '-']
+    else:
+      diffs = [have[s] - ref[s][store][measure] for s in common]
+      row += [', '.join(f'{d:+.3f}' for d in diffs), mean_sd(diffs), verdict(diffs)]
+    lines.append('| ' + ' | '.join(row) + ' |')
+  return lines + ['']
