@@ -1,7 +1,7 @@
 """SIGKILL a training process mid-run and mid-checkpoint, or let its disk fill during a
 checkpoint write: resuming gives the unbroken run's parameters bit for bit (orbax commits a
 step by renaming its temporary folder; the grain iterator's position is saved with the
-state), and a full disk stops training with the checkpoint's folder named."""
+state), and a full or read-only disk stops training with the checkpoint's folder named."""
 
 import random
 import shutil
@@ -100,6 +100,25 @@ def test_a_full_disk_stops_training_naming_the_checkpoint_and_the_newest_one_res
   for a, b in zip(jax.tree.leaves(jax.device_get(params_full)),
                   jax.tree.leaves(jax.device_get(params))):
     np.testing.assert_array_equal(a, b)
+
+
+def test_a_read_only_checkpoint_folder_stops_training_naming_it(tiny_run, tmp_path):
+  """WORKDIR/checkpoints on a read-only tmpfs: the first save fails; one line names the
+  folder and says to make it writable (not to free space), and nothing is left in it."""
+  cfg, _, _ = tiny_run
+  work, checkpoints = tmp_path / 'ro', tmp_path / 'ro' / 'checkpoints'
+  checkpoints.mkdir(parents=True)
+  proc = files.with_tmpfs(
+      checkpoints, 'ro,size=64k',
+      f'{sys.executable} {WORKER} {cfg.data.root} {cfg.data.store} {work} as-is 0; '
+      f'echo $? > {work}/rc; ls -A {checkpoints} > {work}/left')
+  assert proc.returncode == 0, (proc.returncode, proc.stderr[-3000:])
+  assert (work / 'rc').read_text().strip() == '1', proc.stderr[-3000:]
+  ours = [line for line in proc.stderr.splitlines() if line.startswith('hrjax: error: ')]
+  assert len(ours) == 1, proc.stderr[-3000:]
+  assert ours[0].startswith(f'hrjax: error: {checkpoints}'), ours
+  assert 'Read-only file system' in ours[0] and 'make it writable' in ours[0], ours
+  assert (work / 'left').read_text() == ''
 
 
 def test_a_temporary_folder_that_reappears_after_removal_is_removed_again(tmp_path):

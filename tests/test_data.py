@@ -39,6 +39,20 @@ def test_store_is_subject_disjoint_and_shaped(tiny_data):
   assert len(header['fingerprint']) == 16 and header['settings']['clip_frames'] == 32
 
 
+def test_rows_read_past_the_map_equal_the_mapped_rows(tiny_data, tmp_path):
+  _, store = tiny_data
+  video = clip_store.open_split(store, 'train').video
+  assert isinstance(video, np.memmap)
+  for i in (0, len(video) // 2, len(video) - 1):
+    row = clip_store.read_row(video, i)
+    assert not isinstance(row, np.memmap) and row.flags.writeable
+    np.testing.assert_array_equal(row, video[i])
+  view = video[1:]  # a view of the map keeps the map's offset: read through the map instead
+  np.testing.assert_array_equal(clip_store.read_row(view, 0), video[1])
+  plain = np.arange(24, dtype=np.float32).reshape(4, 6)
+  np.testing.assert_array_equal(clip_store.read_row(plain, 2), plain[2])
+
+
 def test_pulse_polarity_and_alignment_on_easy_faces(tmp_path):
   """POS (sign-corrected) on generated faces rises with the recorded PPG, at lag ~0.
 

@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import mmap
 import os
 from pathlib import Path
 
@@ -190,6 +191,28 @@ def open_split(path: str | os.PathLike, split: str) -> Split:
   if any(len(a) != len(rows) for a in arrays.values()):
     raise ValueError(f'{folder}: arrays and clips.jsonl disagree in length')
   return Split(rows=rows, header=header, **arrays)
+
+
+def read_row(array: np.ndarray, index: int) -> np.ndarray:
+  """Row `index` of a store array, as an array of the process's own.
+
+  A memory-mapped row is read with pread, not through the map: pages read through a map
+  stay in the process's resident set until the kernel wants them back, so a training run
+  that draws clips from the whole train split would count the split in its RSS. Read
+  this way they stay in the page cache only (shared, given back under pressure)."""
+  whole_map = isinstance(array, np.memmap) and isinstance(array.base, mmap.mmap)  # not a view
+  if not (whole_map and array.filename and array.flags.c_contiguous):
+    return np.array(array[index])
+  out = np.empty(array.shape[1:], array.dtype)
+  offset = array.offset + int(index) * out.nbytes
+  fd = os.open(array.filename, os.O_RDONLY)
+  try:
+    got = os.preadv(fd, [memoryview(out).cast('B')], offset)
+  finally:
+    os.close(fd)
+  if got != out.nbytes:
+    raise OSError(f'{array.filename}: row {index} is cut short ({got} of {out.nbytes} bytes)')
+  return out
 
 
 def source_fingerprints(paths: list[Path], root: Path) -> dict:

@@ -122,7 +122,7 @@ class SubjectBatches:
     video, heart, rr = [], [], []
     for i in range(self.batch_size)[self.local]:
       split, clip = self._splits[picks[i][0]], picks[i][1]
-      v = np.asarray(split.video[clip])
+      v = clip_store.read_row(split.video, clip)
       if self.augment:
         v = np.roll(v[:, :, ::-1] if flips[i] else v, tuple(shifts[i]), axis=(1, 2))
       if mixes is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import time
@@ -23,11 +24,31 @@ def manager(workdir: str | Path, max_to_keep: int = 3,
   """The checkpoints of `workdir`. `writer`: the training run, which first removes the
   temporary folders of writes that never finished (a reader must not: a training process
   may be writing one)."""
+  folder = Path(workdir).resolve() / 'checkpoints'
+  if writer:
+    _check_writable(folder)
   return ocp.CheckpointManager(
-      Path(workdir).resolve() / 'checkpoints',
+      folder,
       options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True,
                                            cleanup_tmp_directories=writer),
       item_names=('state', 'data'))
+
+
+def _check_writable(folder: Path) -> None:
+  """Raise an OSError naming `folder` when no file can be written in it (a read-only or full
+  disk) before training starts: orbax would find out in a thread of its own and leave the
+  main thread waiting for a signal that never comes."""
+  probe = folder / f'.hrjax-write-test-{os.getpid()}'
+  try:
+    folder.mkdir(parents=True, exist_ok=True)
+    probe.write_bytes(b'0')
+    probe.unlink()
+  except OSError as e:
+    if e.errno not in DISK_ERRORS:
+      raise
+    fix = 'make it writable' if e.errno == errno.EROFS else 'free space'
+    raise OSError(e.errno, f'{os.strerror(e.errno)}: no checkpoint can be written here; {fix} '
+                  'and run the same command again', str(folder)) from e
 
 
 def save(mngr: ocp.CheckpointManager, step: int, state, data_iter) -> None:
@@ -81,7 +102,8 @@ def _disk_errors_named(mngr: ocp.CheckpointManager):
     newest = mngr.latest_step()
     resume = (f'resume from step {newest}, the newest complete one' if newest is not None
               else 'start again (no checkpoint was completed yet)')
-    raise OSError(code, f'{os.strerror(code)} while writing a checkpoint; free space and run '
+    fix = 'make it writable' if code == errno.EROFS else 'free space'
+    raise OSError(code, f'{os.strerror(code)} while writing a checkpoint; {fix} and run '
                   f'the same command again to {resume}', str(target)) from e
 
 
