@@ -66,6 +66,24 @@ def _pages(folder: Path) -> int:
   return sum(-(-f.stat().st_size // 4096) for f in folder.rglob('*') if f.is_file())
 
 
+def _stopped_on_tmpfs(cfg, work: Path, options: str) -> str:
+  """Train `cfg` in `work` with WORKDIR/checkpoints on a tmpfs mounted with `options` (a
+  mount namespace of the test's own), its files then copied to WORK/left: the one error
+  line the run printed, after asserting it stopped with exit status 1."""
+  checkpoints = work / 'checkpoints'
+  checkpoints.mkdir(parents=True)
+  proc = files.with_tmpfs(
+      checkpoints, options,
+      f'{sys.executable} {WORKER} {cfg.data.root} {cfg.data.store} {work} as-is 0; '
+      f'echo $? > {work}/rc; cp -a {checkpoints}/. {work}/left')
+  assert proc.returncode == 0, (proc.returncode, proc.stderr[-3000:])
+  assert (work / 'rc').read_text().strip() == '1', proc.stderr[-3000:]
+  # orbax and tensorstore log tracebacks of their own around it (from their threads)
+  ours = [line for line in proc.stderr.splitlines() if line.startswith('hrjax: error: ')]
+  assert len(ours) == 1, proc.stderr[-3000:]
+  return ours[0]
+
+
 def test_a_full_disk_stops_training_naming_the_checkpoint_and_the_newest_one_resumes(
     tiny_run, tmp_path):
   """WORKDIR/checkpoints on a tmpfs with room for two and a half checkpoints (a mount
@@ -74,21 +92,12 @@ def test_a_full_disk_stops_training_naming_the_checkpoint_and_the_newest_one_res
   run's parameters."""
   cfg, full, _ = tiny_run
   work, checkpoints = tmp_path / 'full', tmp_path / 'full' / 'checkpoints'
-  checkpoints.mkdir(parents=True)
   # two and a half checkpoints: orbax's merge of a step's files holds about two of it for
   # a moment, so with less the first step may fail too; three are kept, so a later one fails
   size_kb = _pages(full / 'checkpoints' / '6') * 4 * 5 // 2
-  proc = files.with_tmpfs(
-      checkpoints, f'size={size_kb}k',
-      f'{sys.executable} {WORKER} {cfg.data.root} {cfg.data.store} {work} as-is 0; '
-      f'echo $? > {work}/rc; cp -a {checkpoints}/. {work}/left')
-  assert proc.returncode == 0, (proc.returncode, proc.stderr[-3000:])
-  assert (work / 'rc').read_text().strip() == '1', proc.stderr[-3000:]
-  # orbax and tensorstore log tracebacks of their own around it (from their threads)
-  ours = [line for line in proc.stderr.splitlines() if line.startswith('hrjax: error: ')]
-  assert len(ours) == 1, proc.stderr[-3000:]
-  assert ours[0].startswith(f'hrjax: error: {checkpoints}/'), ours
-  assert 'No space left on device' in ours[0] and 'resume from step' in ours[0], ours
+  line = _stopped_on_tmpfs(cfg, work, f'size={size_kb}k')
+  assert line.startswith(f'hrjax: error: {checkpoints}/'), line
+  assert 'No space left on device' in line and 'resume from step' in line, line
   left = sorted(p.name for p in (work / 'left').iterdir())
   assert left and all(name.isdigit() for name in left), left  # no temporary folder left
   shutil.copytree(work / 'left', checkpoints, dirs_exist_ok=True)
@@ -106,19 +115,11 @@ def test_a_read_only_checkpoint_folder_stops_training_naming_it(tiny_run, tmp_pa
   """WORKDIR/checkpoints on a read-only tmpfs: the first save fails; one line names the
   folder and says to make it writable (not to free space), and nothing is left in it."""
   cfg, _, _ = tiny_run
-  work, checkpoints = tmp_path / 'ro', tmp_path / 'ro' / 'checkpoints'
-  checkpoints.mkdir(parents=True)
-  proc = files.with_tmpfs(
-      checkpoints, 'ro,size=64k',
-      f'{sys.executable} {WORKER} {cfg.data.root} {cfg.data.store} {work} as-is 0; '
-      f'echo $? > {work}/rc; ls -A {checkpoints} > {work}/left')
-  assert proc.returncode == 0, (proc.returncode, proc.stderr[-3000:])
-  assert (work / 'rc').read_text().strip() == '1', proc.stderr[-3000:]
-  ours = [line for line in proc.stderr.splitlines() if line.startswith('hrjax: error: ')]
-  assert len(ours) == 1, proc.stderr[-3000:]
-  assert ours[0].startswith(f'hrjax: error: {checkpoints}'), ours
-  assert 'Read-only file system' in ours[0] and 'make it writable' in ours[0], ours
-  assert (work / 'left').read_text() == ''
+  work = tmp_path / 'ro'
+  line = _stopped_on_tmpfs(cfg, work, 'ro,size=64k')
+  assert line.startswith(f'hrjax: error: {work / "checkpoints"}'), line
+  assert 'Read-only file system' in line and 'make it writable' in line, line
+  assert not list((work / 'left').iterdir())
 
 
 def test_a_temporary_folder_that_reappears_after_removal_is_removed_again(tmp_path):
