@@ -6,6 +6,7 @@ import contextlib
 import errno
 import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,17 +39,21 @@ def _check_writable(folder: Path) -> None:
   """Raise an OSError naming `folder` when no file can be written in it (a read-only or full
   disk) before training starts: orbax would find out in a thread of its own and leave the
   main thread waiting for a signal that never comes."""
-  probe = folder / f'.hrjax-write-test-{os.getpid()}'
   try:
     folder.mkdir(parents=True, exist_ok=True)
-    probe.write_bytes(b'0')
-    probe.unlink()
+    with tempfile.TemporaryFile(dir=folder) as probe:  # a name of its own on every host
+      probe.write(b'0')
+      probe.flush()
   except OSError as e:
     if e.errno not in DISK_ERRORS:
       raise
-    fix = 'make it writable' if e.errno == errno.EROFS else 'free space'
-    raise OSError(e.errno, f'{os.strerror(e.errno)}: no checkpoint can be written here; {fix} '
-                  'and run the same command again', str(folder)) from e
+    raise OSError(e.errno, f'{os.strerror(e.errno)}: no checkpoint can be written here; '
+                  f'{_remedy(e.errno)} and run the same command again', str(folder)) from e
+
+
+def _remedy(code: int) -> str:
+  """What a user does about a disk error `code` (one of DISK_ERRORS)."""
+  return 'make it writable' if code == errno.EROFS else 'free space'
 
 
 def save(mngr: ocp.CheckpointManager, step: int, state, data_iter) -> None:
@@ -102,8 +107,7 @@ def _disk_errors_named(mngr: ocp.CheckpointManager):
     newest = mngr.latest_step()
     resume = (f'resume from step {newest}, the newest complete one' if newest is not None
               else 'start again (no checkpoint was completed yet)')
-    fix = 'make it writable' if code == errno.EROFS else 'free space'
-    raise OSError(code, f'{os.strerror(code)} while writing a checkpoint; {fix} and run '
+    raise OSError(code, f'{os.strerror(code)} while writing a checkpoint; {_remedy(code)} and run '
                   f'the same command again to {resume}', str(target)) from e
 
 
