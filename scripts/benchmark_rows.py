@@ -99,7 +99,8 @@ def bench_train(cfg, repeats, steps):
   started = time.perf_counter()
   # Compiled once, ahead of time: the executable gives XLA's cost analysis and is what
   # runs below (calling the jit'd function instead would compile the step a second time).
-  step = train_step.compile_train_step(model, tx, mesh).lower(state, device_batch).compile()
+  step = train_step.compile_config_step(model, tx, mesh, cfg.train).lower(
+      state, device_batch).compile()
   compile_s = time.perf_counter() - started  # trace + XLA compile of the train step
   cost = step.cost_analysis()
   flops = float((cost[0] if isinstance(cost, list) else cost).get('flops', float('nan')))

@@ -87,3 +87,13 @@ def compile_train_step(model: PairingModel, tx, mesh, prior_weight: float = 1.0,
   return jax.jit(step, in_shardings=(parallel.replicated(mesh), parallel.batch_sharded(mesh)),
                  out_shardings=(parallel.replicated(mesh), parallel.replicated(mesh)),
                  donate_argnums=0)
+
+
+def compile_config_step(model: PairingModel, tx, mesh, train_cfg):
+  """The step a config trains with (`train_cfg`: its `train` section), for the training loop
+  and the benchmark alike. A classical channel (model.classical) joins the score when pairs
+  are scored, not the loss: trained beside it, the learned channels paired no better on real
+  faces and worse on the independent generator (docs/transfer/arms-2026-12-05.md); the
+  parameters are the same either way."""
+  return compile_train_step(model.clone(classical='none'), tx, mesh,
+                            float(train_cfg.prior_weight), float(train_cfg.pearson_weight))

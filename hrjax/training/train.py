@@ -107,12 +107,7 @@ def train(cfg, workdir: str | Path, progress: bool = True, stop_after: int | Non
     print(f'hrjax: {n_params:,} parameters, {cfg.model.representation} heart, '
           f'{jax.device_count()} device(s) in {jax.process_count()} process(es)', flush=True)
   writer = writer or MetricWriter(workdir / 'tensorboard')
-  # A classical channel (model.classical) joins the score when pairs are scored, not the
-  # loss: trained beside it, the learned channels paired no better on real faces and worse
-  # on the independent generator (docs/transfer/arms-2026-12-05.md). Same parameters.
-  step_fn = step.compile_train_step(built.model.clone(classical='none'), built.tx, built.mesh,
-                                    float(cfg.train.prior_weight),
-                                    float(cfg.train.pearson_weight))
+  step_fn = step.compile_config_step(built.model, built.tx, built.mesh, cfg.train)
   schedule = state.learning_rate_schedule(cfg)
   start = int(train_state['step'])
   end = cfg.train.steps if stop_after is None else min(stop_after, cfg.train.steps)
