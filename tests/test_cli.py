@@ -171,13 +171,13 @@ def test_compare_arms_pairs_seeds_and_applies_the_spread_rule():
   """scripts/compare_arms.py's table on made-up per-seed figures: differences of one sign
   beyond their sd clear the rule; a mixed sign or a mean inside the sd does not."""
   sys.path.insert(0, 'scripts')
-  import transfer_table as compare_arms
-  assert compare_arms.verdict([0.02, 0.03, 0.025]) == 'yes'
-  assert compare_arms.verdict([0.02, -0.01, 0.05]) == 'no'  # mixed signs
-  assert compare_arms.verdict([0.001, 0.05, 0.002]) == 'no'  # mean 0.018 inside sd 0.028
+  import transfer_table
+  assert transfer_table.verdict([0.02, 0.03, 0.025]) == 'yes'
+  assert transfer_table.verdict([0.02, -0.01, 0.05]) == 'no'  # mixed signs
+  assert transfer_table.verdict([0.001, 0.05, 0.002]) == 'no'  # mean 0.018 inside sd 0.028
   arms = {'ref': {'0': {'u': dict(two_afc=0.80)}, '1': {'u': dict(two_afc=0.90)}},
           'new': {'0': {'u': dict(two_afc=0.85)}, '1': {'u': dict(two_afc=0.93)},
                   '2': {'u': dict(two_afc=0.99)}}}
-  lines = compare_arms.paired_table(arms, 'ref', 'u')
+  lines = transfer_table.paired_table(arms, 'ref', 'u')
   assert '| new | 0.850, 0.930, 0.990 | 0.923 ± 0.070 | +0.050, +0.030 | 0.040 ± 0.014 | yes |' \
       in lines

@@ -38,7 +38,7 @@ class PairingModel(nn.Module):
   # A classical pulse ('chrom') as one more channel of both embeddings (waveform only): the
   # score is (1 - classical_weight) x the learned channels' best lagged correlation +
   # classical_weight x its best lagged correlation with the recorded pulse (classical.py).
-  # The training loop trains a clone without it (training/train.py).
+  # The training step trains a clone without it (training/step.py, compile_config_step).
   classical: str = 'none'
   classical_weight: float = 0.25
   bandpass: str = 'fft'  # of the pulse features and the heart (spectral.BANDPASSES)
