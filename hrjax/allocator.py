@@ -17,6 +17,7 @@ their own allocator. `HRJAX_MALLOC_TUNING=0` turns all of it off; an
 
 from __future__ import annotations
 
+import ctypes
 import importlib.metadata
 import os
 import platform
@@ -26,6 +27,7 @@ from pathlib import Path
 MALLOC_TUNING = 'glibc.malloc.hugetlb=1'  # the fallback where mimalloc is not installed
 MIMALLOC_PURGE_DELAY = '-1'  # keep freed memory for the next step instead of returning it
 _TUNED = 'HRJAX_MALLOC_TUNED'  # across the re-run (so that it happens once): what it preloaded
+_PURGE_DELAY_OPTION = 15  # mi_option_purge_delay in mimalloc 2's and 3's `mi_option_t`
 
 
 def mimalloc_library() -> str | None:
@@ -94,3 +96,40 @@ def tune_malloc() -> None:
   sys.stdout.flush()
   sys.stderr.flush()
   os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+
+
+def _kept_mimalloc():
+  """The preloaded mimalloc, when this process runs it with freed memory kept
+  (`MIMALLOC_PURGE_DELAY=-1`, the re-run's), else None: glibc, or a purge delay of your
+  own, which is left as set."""
+  if os.environ.get('MIMALLOC_PURGE_DELAY') != '-1':
+    return None
+  try:
+    lib = ctypes.CDLL(None)
+    get, set_, collect = lib.mi_option_get, lib.mi_option_set, lib.mi_collect
+  except (OSError, AttributeError):  # not preloaded
+    return None
+  get.restype, get.argtypes = ctypes.c_long, [ctypes.c_int]
+  set_.restype, set_.argtypes = None, [ctypes.c_int, ctypes.c_long]
+  collect.restype, collect.argtypes = None, [ctypes.c_bool]
+  # -1 as the environment set it, or 0 as `keep_freed_memory(False)` did: the option is
+  # the purge delay (another mimalloc's numbering would show another value).
+  return lib if get(_PURGE_DELAY_OPTION) in (-1, 0) else None
+
+
+def keep_freed_memory(keep: bool) -> None:
+  """Whether mimalloc keeps freed memory from now on (`keep`: the train loop's steady steps,
+  whose temporaries come back every step) or hands it back at once (compiles, the first
+  step, evaluation: memory they free is not asked for again soon). Only a process the
+  re-run gave `MIMALLOC_PURGE_DELAY=-1` is switched; anywhere else nothing changes.
+
+  Kept all along, what the compilers freed stayed resident for the whole run and the kept
+  memory grew with the steps (docs/performance.md, "Memory kept only where it is reused").
+  """
+  lib = _kept_mimalloc()
+  if lib is None:
+    return
+  lib.mi_option_set(_PURGE_DELAY_OPTION, 0)
+  lib.mi_collect(True)  # what is free now goes back
+  if keep:
+    lib.mi_option_set(_PURGE_DELAY_OPTION, -1)

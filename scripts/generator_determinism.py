@@ -8,7 +8,12 @@ config's settings), and compares with the first condition: video and heart files
 SHA-256 differs, the largest difference of the decoded videos in grey levels, and the clip
 values that differ. The conditions: as this machine runs it; numpy's AVX-512 kernels
 switched off (as on a CPU without AVX-512, e.g. AMD Zen 2/3); OpenBLAS's Haswell kernels;
-one CPU (taskset: x264 then picks its thread count from one core).
+one CPU (taskset: x264 then picks its thread count from one core); and each ffmpeg
+given with `--ffmpeg NAME=PATH` (another imageio-ffmpeg wheel's binary, say), which then
+writes and reads the videos (`IMAGEIO_FFMPEG_EXE`).
+
+  python scripts/generator_determinism.py --config quick \
+      --ffmpeg 'imageio-ffmpeg 0.7.0=/tmp/ffmpeg-linux-x86_64-v7.0.2'
 """
 
 
@@ -28,6 +33,9 @@ sys.path.insert(0, str(ROOT))
 
 flags.DEFINE_integer('subjects', 4, 'Subjects to generate per condition.')
 flags.DEFINE_float('duration_s', 4.0, 'Seconds per recording.')
+flags.DEFINE_string('config', 'default', 'Config module in configs/ whose generator knobs and '
+                    'extraction settings to use (quick: half the recordings web copies).')
+flags.DEFINE_multi_string('ffmpeg', [], 'NAME=PATH: a condition run with this ffmpeg binary.')
 FLAGS = flags.FLAGS
 
 CONDITIONS = {
@@ -39,10 +47,10 @@ CONDITIONS = {
 }
 _GENERATE = """
 import json, sys
-from configs import default
+import importlib
 from hrjax.data import prepare
 from hrjax.data.synthetic import generate
-cfg = default.get_config()
+cfg = importlib.import_module('configs.' + sys.argv[4]).get_config()
 wanted = dict(prepare.synthetic_settings(cfg), num_subjects=int(sys.argv[2]),
               duration_s=float(sys.argv[3]))
 generate.generate_dataset(sys.argv[1], progress=False, **wanted)
@@ -78,16 +86,22 @@ def _max_grey_difference(a: Path, b: Path) -> int:
 def main(argv):
   del argv
   base = Path(tempfile.mkdtemp(prefix='hrjax-determinism-'))
-  roots = {}
-  for name, (env, prefix) in CONDITIONS.items():
-    root = base / name.replace(' ', '_').replace('(', '').replace(')', '')
+  roots, conditions = {}, dict(CONDITIONS)
+  for item in FLAGS.ffmpeg:
+    name, eq, path = item.partition('=')
+    if not eq or not Path(path).is_file():
+      raise app.UsageError(f'--ffmpeg {item!r}: expected NAME=PATH to an ffmpeg binary')
+    conditions[name] = ({'IMAGEIO_FFMPEG_EXE': path}, [])
+  for i, (name, (env, prefix)) in enumerate(conditions.items()):
+    root = base / f'condition-{i}'
     cmd = [*prefix, sys.executable, '-c', _GENERATE, str(root), str(FLAGS.subjects),
-           str(FLAGS.duration_s)]
+           str(FLAGS.duration_s), FLAGS.config]
     subprocess.run(cmd, check=True, cwd=ROOT, env=dict(os.environ, **env))
     roots[name] = root
   first = next(iter(roots))
   reference = _digests(roots[first])
-  print(f'{FLAGS.subjects} subjects of {FLAGS.duration_s:g} s, against "{first}"\n')
+  print(f'configs/{FLAGS.config}.py, {FLAGS.subjects} subjects of {FLAGS.duration_s:g} s, '
+        f'against "{first}"\n')
   print('| condition | video files differing | heart files differing | largest grey-level '
         'difference, decoded | clip store values differing |')
   print('| --- | --- | --- | --- | --- |')

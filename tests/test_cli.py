@@ -105,6 +105,45 @@ def test_main_reruns_itself_with_mimalloc_unless_told_otherwise():
       'glibc.malloc.arena_max=2')
 
 
+_KEEP_AND_GIVE_BACK = """
+import numpy as np
+from hrjax import allocator
+def anon_mb():
+  line = next(l for l in open('/proc/self/status') if l.startswith('RssAnon'))
+  return int(line.split()[1]) // 1024
+allocator.tune_malloc()
+for keep in (True, False):
+  allocator.keep_freed_memory(keep)
+  block = np.ones(400 << 20, np.uint8)  # touched: resident
+  del block
+  print(keep, allocator._kept_mimalloc() is not None, anon_mb())
+"""
+
+
+@pytest.mark.skipif(sys.platform != 'linux' or platform.libc_ver()[0] != 'glibc',
+                    reason='glibc only')
+@pytest.mark.skipif(allocator.mimalloc_library() is None, reason='cmeel-mimalloc is not installed')
+def test_freed_memory_is_kept_only_while_asked_for():
+  """Under the re-run's mimalloc a freed 400 MB block stays resident while memory is kept
+  (the train loop) and goes back once it is not (compiles, evaluation); a process on
+  glibc or with a purge delay of your own is not switched."""
+  mine = ('GLIBC_TUNABLES', 'HRJAX_MALLOC_TUNING', 'LD_PRELOAD', 'MIMALLOC_PURGE_DELAY')
+  env = {k: v for k, v in os.environ.items() if k not in mine}
+
+  def run_with(**extra):
+    out = subprocess.run([sys.executable, '-c', _KEEP_AND_GIVE_BACK], env=dict(env, **extra),
+                         capture_output=True, text=True, timeout=60)
+    rows = [line.split() for line in out.stdout.strip().splitlines()]
+    assert len(rows) == 2, out.stderr[-2000:]
+    return {row[0]: (row[1], int(row[2])) for row in rows}
+
+  kept = run_with(JAX_PLATFORMS='cpu')
+  assert kept['True'][0] == kept['False'][0] == 'True'
+  assert kept['True'][1] > 400 and kept['True'][1] - kept['False'][1] > 300, kept
+  assert run_with(JAX_PLATFORMS='cpu', MIMALLOC_PURGE_DELAY='10000')['True'][0] == 'False'
+  assert run_with(HRJAX_MALLOC_TUNING='0')['True'][0] == 'False'
+
+
 def test_malloc_env_falls_back_to_huge_pages_without_mimalloc(monkeypatch):
   monkeypatch.setattr(allocator, 'mimalloc_library', lambda: None)
   monkeypatch.setattr(sys, 'platform', 'linux')

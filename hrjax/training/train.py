@@ -14,6 +14,7 @@ import numpy as np
 import tqdm
 from absl import logging
 
+from hrjax import allocator
 from hrjax.data import clip_store, pipeline
 from hrjax.evaluation import evaluate
 from hrjax.training import checkpoint, parallel, restore, state, step
@@ -83,6 +84,7 @@ def train(cfg, workdir: str | Path, progress: bool = True, stop_after: int | Non
   """Train on `cfg.data.store` (resuming from the latest checkpoint in `workdir`) up to
   `cfg.train.steps`, or to `stop_after` (the schedule still spans train.steps): the setup
   and the final state, whose last step is checkpointed."""
+  allocator.keep_freed_memory(False)  # until the step is compiled and has run once
   workdir = Path(workdir)
   store = _check_store(cfg)
   built = state.setup(cfg)
@@ -119,6 +121,9 @@ def train(cfg, workdir: str | Path, progress: bool = True, stop_after: int | Non
     if i == start:
       writer.write_images(i, _example_images(batch))
     train_state, metrics = step_fn(train_state, parallel.put_batch(batch, built.mesh))
+    if i == start:  # from here the step's temporaries come back every step: keep them
+      jax.block_until_ready(metrics)
+      allocator.keep_freed_memory(True)
     done = i + 1
     if done % cfg.train.log_every == 0 or done == cfg.train.steps:
       jax.block_until_ready(metrics)
@@ -128,6 +133,7 @@ def train(cfg, workdir: str | Path, progress: bool = True, stop_after: int | Non
     if done % cfg.train.checkpoint_every == 0 or done in (cfg.train.steps, end):
       checkpoint.save(mngr, done, train_state, data_iter)
   checkpoint.finish(mngr)
+  allocator.keep_freed_memory(False)
   return built, train_state
 
 
