@@ -1,6 +1,6 @@
 r"""Does the synthetic generator write the same files under different machine conditions?
 
-  python scripts/generator_determinism.py [--subjects 4] [--duration_s 4]
+  python scripts/generator_determinism.py [--subjects 6] [--duration_s 6]
 
 Generates the same small dataset (configs/default.py's knobs, `--subjects` subjects) once
 per condition, each in its own process, extracts it into a clip store (the default
@@ -31,8 +31,8 @@ from absl import app, flags
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-flags.DEFINE_integer('subjects', 4, 'Subjects to generate per condition.')
-flags.DEFINE_float('duration_s', 4.0, 'Seconds per recording.')
+flags.DEFINE_integer('subjects', 6, 'Subjects to generate per condition.')
+flags.DEFINE_float('duration_s', 6.0, 'Seconds per recording (at least one clip).')
 flags.DEFINE_string('config', 'default', 'Config module in configs/ whose generator knobs and '
                     'extraction settings to use (quick: half the recordings web copies).')
 flags.DEFINE_multi_string('ffmpeg', [], 'NAME=PATH: a condition run with this ffmpeg binary.')

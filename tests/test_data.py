@@ -1,6 +1,9 @@
 """Generator -> files -> extraction -> clip store -> grain batches."""
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -207,6 +210,29 @@ def test_web_copies_are_drawn_apart_and_written_at_their_bitrate(tmp_path):
   assert chroma['web'].startswith('yuv420p'), chroma
   assert sizes['web'] * 8 / 4.0 / 1000 < 16  # about 8 kbit/s over its 4 s
   assert sizes['web'] * 3 < sizes['crf'], sizes
+
+
+_WRITE_ON_ONE_CPU = """
+import sys
+import numpy as np
+from hrjax.data import video_io
+frames = np.random.default_rng(0).integers(0, 255, (60, 96, 96, 3)).astype(np.uint8)
+video_io.write_video(sys.argv[1], frames, 30.0, kbit_s=16.0)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, 'sched_getaffinity') or len(os.sched_getaffinity(0)) < 2,
+                    reason='needs two CPUs to compare with one')
+def test_a_web_copy_is_the_same_file_on_one_cpu_as_on_several(tmp_path):
+  """x264's rate control at a target bitrate depends on its thread count, which it would
+  take from the CPUs it may use: the writer fixes it, so a machine with other cores writes
+  the same bytes."""
+  paths = [tmp_path / 'all.mp4', tmp_path / 'one.mp4']
+  one_cpu = lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+  for path, start in zip(paths, (None, one_cpu)):
+    subprocess.run([sys.executable, '-c', _WRITE_ON_ONE_CPU, str(path)], check=True,
+                   preexec_fn=start, timeout=120)
+  assert paths[0].read_bytes() == paths[1].read_bytes()
 
 
 def test_face_regions_and_cheek_only_pulse():

@@ -35,6 +35,13 @@ class VideoInfo:
   frames: int  # as the container states it (duration x fps), exact for an image folder
 
 
+# x264's thread count, fixed: at a target bitrate (the generator's web copies) its rate
+# control depends on it, so a machine with other cores wrote other videos (one CPU against
+# two: 38% of the clip values differed, `scripts/generator_determinism.py --config quick`).
+# 3 is what x264 chose on its own (1.5 per core) on the 2-core machines of the README's figures.
+X264_THREADS = 3
+
+
 def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float, crf: int = 18,
                 chroma: str = '420', kbit_s: float | None = None) -> None:
   """Write `uint8 [T, H, W, 3]` frames as H.264.
@@ -50,6 +57,7 @@ def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float, crf: in
   codec, pix_fmt = {'420': ('libx264', 'yuv420p'), 'rgb': ('libx264rgb', 'rgb24')}[chroma]
   rate = (['-crf', str(crf), '-preset', 'veryfast'] if kbit_s is None else
           ['-b:v', f'{kbit_s:.1f}k', '-preset', 'medium'])
+  rate += ['-threads', str(X264_THREADS)]
   writer = imageio_ffmpeg.write_frames(
       str(path), (w, h), fps=fps, codec=codec, pix_fmt_out=pix_fmt, quality=None,
       macro_block_size=2, output_params=rate, ffmpeg_log_level='error')
