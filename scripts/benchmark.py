@@ -9,9 +9,12 @@ then reports the median over --repeats with the spread (min-max). Rows:
 
   matmul     a large float32 matmul: the machine's practical peak GFLOP/s (the fastest
              of 4 x --repeats repeats; the table shows their median)
+  copy       a 1 GiB array read and written by a compiled op: the machine's memory
+             bandwidth in GB/s (the fastest of 4 x --repeats repeats, as for matmul)
   train      the compiled train step on random clips: clips/s, GFLOP/s by XLA's cost
              analysis and counted by hand (`analytic_train_flops`), each as a share
-             of the matmul peak of this run
+             of the matmul peak of this run; bytes moved by XLA's cost analysis (every
+             op's operands and results), as a share of the copy bandwidth
   torch      the same network, loss and optimizer in PyTorch (scripts/torch_twin.py), when
              torch is installed; train and torch rows run twice, alternating, and
              the ratio of their times is printed
@@ -53,7 +56,7 @@ import benchmark_rows  # noqa: E402
 
 from hrjax import allocator  # noqa: E402
 
-ROWS = ('matmul', 'train', 'torch', 'encode', 'loader', 'extract', 'evaluate', 'training')
+ROWS = ('matmul', 'copy', 'train', 'torch', 'encode', 'loader', 'extract', 'evaluate', 'training')
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', 'configs/quick.py', 'Experiment config.')
 flags.DEFINE_integer('repeats', 5, 'Timed repeats (the median is reported).')
@@ -144,6 +147,17 @@ def _ratios(rows) -> list[str]:
       out.append(f"train step / matmul peak ({peak:.1f} GFLOP/s, the fastest of "
                  f"{m['repeats']} matmul repeats): {t['gflop_per_s'] / peak:.1%} (XLA's count), "
                  f"{t['analytic_gflop_per_s'] / peak:.1%} (by hand)")
+    if 'copy' in by:
+      bandwidth = by['copy']['peak_gb_per_s']
+      out.append(f"train step moves {t['xla_gb_per_step']:.2f} GB per step by XLA's count: "
+                 f"{t['gb_per_s']:.1f} GB/s, {t['gb_per_s'] / bandwidth:.1%} of the copy "
+                 f"bandwidth ({bandwidth:.1f} GB/s, the fastest of {by['copy']['repeats']})")
+      if 'matmul' in by:
+        shares = {'memory bandwidth': t['gb_per_s'] / bandwidth,
+                  'matmul peak': t['gflop_per_s'] / by['matmul']['peak_gflop_per_s']}
+        closer = max(shares, key=shares.get)
+        out.append(f"the step is nearer its {closer} ({shares[closer]:.1%}) than its "
+                   f"{min(shares, key=shares.get)} ({min(shares.values()):.1%})")
     if 'grain' in by:
       consumed = t['rate'] / t['batch']
       out.append(f"loader delivers {by['grain']['rate']:.1f} batches/s; the step consumes "

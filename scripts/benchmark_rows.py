@@ -84,6 +84,22 @@ def bench_matmul(cfg, repeats, steps):
               peak_gflop_per_s=2 * n**3 / 1e9 / spread[0], repeats=4 * repeats)
 
 
+def bench_copy(cfg, repeats, steps):
+  """The machine's memory bandwidth as a compiled copy achieves it: a 1 GiB float32 array
+  (far past the caches) read and written once per call (`x + 1` under jit, XLA's threads),
+  counted as 2 GiB moved. The best of 4 x repeats, as the matmul peak is."""
+  import jax
+  import jax.numpy as jnp
+  n = 1 << 28  # float32 values: 1 GiB
+  x = jnp.zeros((n,), jnp.float32)
+  copy = jax.jit(lambda v: v + 1.0)
+  jax.block_until_ready(copy(x))
+  median, spread = timed(lambda: jax.block_until_ready(copy(x)), 4 * repeats)
+  moved = 2 * 4 * n / 1e9
+  return _row('copy 1 GiB f32', 'GB/s', median, spread, moved,
+              peak_gb_per_s=moved / spread[0], repeats=4 * repeats)
+
+
 def bench_train(cfg, repeats, steps):
   import jax
 
@@ -103,7 +119,9 @@ def bench_train(cfg, repeats, steps):
       state, device_batch).compile()
   compile_s = time.perf_counter() - started  # trace + XLA compile of the train step
   cost = step.cost_analysis()
-  flops = float((cost[0] if isinstance(cost, list) else cost).get('flops', float('nan')))
+  cost = cost[0] if isinstance(cost, list) else cost
+  flops = float(cost.get('flops', float('nan')))
+  moved = float(cost.get('bytes accessed', float('nan')))  # every op's operands and results
   holder = {'state': state}
 
   def run():
@@ -119,6 +137,7 @@ def bench_train(cfg, repeats, steps):
               user_ms_per_step=CPU_TIME['user'] / steps * 1e3,
               system_ms_per_step=CPU_TIME['system'] / steps * 1e3,
               xla_gflop_per_step=flops / 1e9, gflop_per_s=flops / per_step / 1e9,
+              xla_gb_per_step=moved / 1e9, gb_per_s=moved / per_step / 1e9,
               compile_s=compile_s,
               analytic_gflop_per_step=analytic / 1e9,
               analytic_gflop_per_s=analytic / per_step / 1e9)
