@@ -57,6 +57,7 @@ def _data(folder: str) -> ml_collections.ConfigDict:
   d.split_seed = 0
   d.eval_split = 'test'
   d.workers = 0  # grain worker processes for loading; 0: in the main process
+  d.ingest_workers = 0  # processes generating and extracting recordings; 0: one per CPU
   d.read_ahead = 8  # training batches made ahead of the step (each process holds them)
   d.read_threads = 2  # threads making them (in each worker process, if any)
   return d

@@ -16,6 +16,9 @@ class InputError(ValueError):
     self.path, self.problem = str(path), problem
     super().__init__(f'{path}: {problem}')
 
+  def __reduce__(self):  # across processes (parallel extraction) with its path and problem
+    return type(self), (self.path, self.problem)
+
 
 # What a command line reports as one line `PROGRAM: error: ...` and exit status 1, instead
 # of a traceback: a bad input file, a missing file or checkpoint, a store or workdir in the

@@ -55,6 +55,8 @@ flags.DEFINE_integer('split_seed', _D.split_seed, 'Seed of the subject split.')
 flags.DEFINE_bool('skip_bad', False, 'Skip unusable recordings (listed at the end) '
                   'instead of stopping at the first.')
 flags.DEFINE_bool('progress', True, 'Show progress bars.')
+flags.DEFINE_integer('workers', 0, 'Processes decoding recordings side by side (0: one per '
+                     'CPU; 1: in this process). The store is the same either way.')
 
 
 def main(argv):
@@ -77,11 +79,12 @@ def main(argv):
       from hrjax.data.synthetic import generate
       cfg = default.get_config(FLAGS.synthetic)
       cfg.data.fps = FLAGS.fps
-      generate.generate_dataset(FLAGS.root, progress=FLAGS.progress,
+      generate.generate_dataset(FLAGS.root, progress=FLAGS.progress, workers=FLAGS.workers,
                                 **prepare.synthetic_settings(cfg))
     offsets = adapters.read_offsets(FLAGS.offsets) if FLAGS.offsets else None
     summary = extract.extract(FLAGS.dataset, FLAGS.root, FLAGS.store, settings,
-                              skip_bad=FLAGS.skip_bad, progress=FLAGS.progress, offsets=offsets)
+                              skip_bad=FLAGS.skip_bad, progress=FLAGS.progress, offsets=offsets,
+                              workers=FLAGS.workers)
   print(format_summary(summary))
 
 

@@ -11,6 +11,7 @@ import pytest
 from hrjax.data import clip_store, crop, extract, pipeline, regions, resample
 from hrjax.data import heart_series as heart
 from hrjax.data.synthetic import faces, physiology, presets
+from hrjax.errors import InputError
 from hrjax.evaluation import baselines
 
 
@@ -95,6 +96,30 @@ def test_extraction_failure_leaves_no_store(tmp_path):
     extract.extract('ubfc_rppg', tmp_path / 'raw', tmp_path / 'store', extract.ExtractSettings(),
                     progress=False)
   assert sorted(p.name for p in tmp_path.iterdir()) == ['raw']
+
+
+def test_extraction_in_worker_processes_writes_the_serial_store(tiny_data, tmp_path):
+  """Two worker processes give the store one process gives: the same clips in the same
+  order, the same rows; a broken recording is skipped (with skip_bad) or named (without)
+  the same way, and a failed parallel extraction leaves no store."""
+  import shutil
+  cfg, _ = tiny_data
+  raw = tmp_path / 'raw'
+  shutil.copytree(cfg.data.root, raw)
+  (raw / 'subject3' / 'vid.mp4').write_bytes(b'not a video')
+  settings = extract.ExtractSettings.from_config(cfg.data)
+  summaries = [extract.extract('ubfc_rppg', raw, tmp_path / f'store{n}', settings,
+                               skip_bad=True, progress=False, workers=n) for n in (1, 2)]
+  assert summaries[0]['skipped'] == summaries[1]['skipped'] != []
+  assert 'subject3' in summaries[1]['skipped'][0]['file']
+  assert summaries[0]['taken'] == summaries[1]['taken']
+  for split in ('train', 'val', 'test'):
+    one, two = (tmp_path / f'store{n}' / split for n in (1, 2))
+    for name in ('video.npy', 'heart.npy', 'rr.npy', 'clips.jsonl'):
+      assert (one / name).read_bytes() == (two / name).read_bytes(), (split, name)
+  with pytest.raises(InputError, match='subject3.vid.mp4'):
+    extract.extract('ubfc_rppg', raw, tmp_path / 'store3', settings, progress=False, workers=2)
+  assert not any(p.name.startswith('store3') for p in tmp_path.iterdir())
 
 
 def test_splits_are_seeded_and_cover_everyone():

@@ -15,7 +15,7 @@ import numpy as np
 import tqdm
 from absl import logging
 
-from hrjax.data import adapters, clip_store, crop, face, resample, video_io
+from hrjax.data import adapters, clip_store, crop, face, resample, video_io, worker_pool
 from hrjax.data import heart_series as heart
 from hrjax.data.regions import REGION_NAMES
 from hrjax.errors import InputError
@@ -293,15 +293,57 @@ def _recording_clips(rec: adapters.Recording, stride: int, s: ExtractSettings,
   return clips, maps, decoded.notes
 
 
+def _clips_or_error(rec: adapters.Recording, stride: int, s: ExtractSettings,
+                    with_regions: bool, progress: bool):
+  """`_recording_clips`'s result, or the InputError that says why the recording is unusable
+  (returned, so that it crosses from a worker process as a value)."""
+  try:
+    return _recording_clips(rec, stride, s, with_regions, progress)
+  except InputError as e:
+    return e
+
+
+_WORKER = {}  # in a worker process: its own copy of the recordings and settings
+
+
+def _worker_start(source: tuple, settings: ExtractSettings, with_regions: bool) -> None:
+  """A worker finds the recordings itself (they hold the adapters' readers, which do not
+  pickle) from (dataset, root, offsets)."""
+  import cv2
+  cv2.setNumThreads(1)  # OpenCV's own thread pool per worker would oversubscribe the cores
+  _WORKER.update(recordings=adapters.find_recordings(*source), settings=settings,
+                 with_regions=with_regions)
+
+
+def _worker_clips(job: tuple[int, int]):
+  index, stride = job
+  return _clips_or_error(_WORKER['recordings'][index], stride, _WORKER['settings'],
+                         _WORKER['with_regions'], progress=False)
+
+
+def _recording_results(recordings, strides, s: ExtractSettings, with_regions: bool,
+                       progress: bool, workers: int, source: tuple):
+  """Each recording's `_clips_or_error`, in order: here, or in worker processes."""
+  workers = worker_pool.worker_count(workers, len(recordings))
+  if workers == 1:
+    return (_clips_or_error(rec, stride, s, with_regions, progress)
+            for rec, stride in zip(recordings, strides))
+  return worker_pool.ordered_results(_worker_clips, enumerate(strides), workers,
+                                     initializer=_worker_start,
+                                     initargs=(source, s, with_regions))
+
+
 def extract(dataset: str, root: str | Path, store: str | Path, settings: ExtractSettings,
             *, skip_bad: bool = False, progress: bool = True,
-            offsets: dict[str, float] | None = None) -> dict:
+            offsets: dict[str, float] | None = None, workers: int = 1) -> dict:
   """Build the clip store at `store` from the dataset at `root`; returns a summary.
 
   `offsets` (recording -> seconds, heart time = video time + offset) override the
   adapter's. With `skip_bad`, unusable recordings are listed in the summary
   instead of stopping the extraction; either way no partial store remains.
   Where every recording has a region map, the store holds one per clip.
+  `workers` processes decode recordings side by side (0: one per CPU); the store is the
+  same as the serial path's.
   """
   recordings = adapters.find_recordings(dataset, root, offsets)
   split_of = assign_splits([r.subject for r in recordings], settings.split_fractions,
@@ -323,16 +365,19 @@ def extract(dataset: str, root: str | Path, store: str | Path, settings: Extract
   with clip_store.StoreWriter(store, clip_frames=settings.clip_frames, size=settings.size,
                               channels=len(heart.HEART_CHANNELS), header=header,
                               regions=len(REGION_NAMES) if with_regions else 0) as writer:
-    for rec in tqdm.tqdm(recordings, desc=f'extract {dataset}', disable=not progress):
+    strides = [settings.train_stride if split_of[r.subject] == 'train' else
+               settings.eval_stride for r in recordings]
+    results = _recording_results(recordings, strides, settings, with_regions, progress,
+                                 workers, (dataset, str(root), offsets))
+    for rec, result in tqdm.tqdm(zip(recordings, results), total=len(recordings),
+                                 desc=f'extract {dataset}', disable=not progress):
       split = split_of[rec.subject]
-      stride = settings.train_stride if split == 'train' else settings.eval_stride
-      try:
-        clips, maps, notes = _recording_clips(rec, stride, settings, with_regions, progress)
-      except InputError as e:
+      if isinstance(result, InputError):
         if not skip_bad:
-          raise
-        skipped.append(dict(recording=rec.recording, file=e.path, problem=e.problem))
+          raise result
+        skipped.append(dict(recording=rec.recording, file=result.path, problem=result.problem))
         continue
+      clips, maps, notes = result
       writer.splits[split].append(np.stack([c.video for c in clips]),
                                   np.stack([c.heart for c in clips]),
                                   np.stack([c.rr for c in clips]), [c.row for c in clips], maps)

@@ -81,8 +81,10 @@ def ensure_store(cfg, progress: bool = True) -> Path:
       _check_synthetic(root, wanted)
     elif not root.exists():
       logging.info('Generating the synthetic dataset at %s', root)
-      generate.generate_dataset(root, progress=progress, **wanted)
+      generate.generate_dataset(root, progress=progress, workers=cfg.data.ingest_workers,
+                                **wanted)
   logging.info('Extracting %s (%s) into the clip store %s', root, cfg.data.dataset, store)
-  summary = extract.extract(cfg.data.dataset, root, store, settings, progress=progress)
+  summary = extract.extract(cfg.data.dataset, root, store, settings, progress=progress,
+                            workers=cfg.data.ingest_workers)
   logging.info('Clip store %s: %s clips per split', store, summary['splits'])
   return store

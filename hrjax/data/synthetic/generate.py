@@ -13,16 +13,14 @@ adapter maps back to subject N.
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
-import multiprocessing
 import os
 from pathlib import Path
 
 import numpy as np
 import tqdm
 
-from hrjax.data import atomic, video_io
+from hrjax.data import atomic, video_io, worker_pool
 from hrjax.data.regions import REGIONS_FILE
 from hrjax.data.synthetic import faces, physiology, presets, render
 
@@ -84,6 +82,10 @@ def render_recording(out_dir: str, folder_name: str, seed: int, subject: int, re
               mean_bpm=float(hr.mean()), **knobs)
 
 
+def _render(job: tuple) -> dict:
+  return render_recording(*job)
+
+
 def generate_dataset(root: str | os.PathLike, *, num_subjects: int, recordings_per_subject: int,
                      duration_s: float, fps: float, size: int, knob_ranges: dict, seed: int,
                      pulse_regions: str = 'all', workers: int = 0,
@@ -94,16 +96,11 @@ def generate_dataset(root: str | os.PathLike, *, num_subjects: int, recordings_p
     jobs = [(str(tmp), recording_dir_name(s, r, recordings_per_subject), seed, s, r,
              knob_ranges, duration_s, fps, size, pulse_regions)
             for s in range(1, num_subjects + 1) for r in range(recordings_per_subject)]
-    workers = workers or min(len(jobs), os.cpu_count() or 1)
-    if workers > 1:
-      ctx = multiprocessing.get_context('spawn')  # the parent may hold JAX threads
-      with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        futures = [pool.submit(render_recording, *job) for job in jobs]
-        records = [f.result() for f in tqdm.tqdm(futures, desc='synthetic recordings',
-                                                 disable=not progress)]
-    else:
-      records = [render_recording(*job) for job in tqdm.tqdm(
-          jobs, desc='synthetic recordings', disable=not progress)]
+    workers = worker_pool.worker_count(workers, len(jobs))
+    done = (map(_render, jobs) if workers == 1 else
+            worker_pool.ordered_results(_render, jobs, workers))
+    records = list(tqdm.tqdm(done, total=len(jobs), desc='synthetic recordings',
+                             disable=not progress))
     meta = dict(generator='hrjax.synthetic', seed=seed, fps=fps, size=size,
                 duration_s=duration_s, pulse_regions=pulse_regions,
                 knob_ranges={k: list(v) for k, v in knob_ranges.items()},
