@@ -144,6 +144,19 @@ def test_batches_hold_distinct_subjects_and_are_reproducible(tiny_data):
   assert not np.array_equal(b['clip'], batches(6)['clip'])
 
 
+def test_the_loaders_flip_and_shift_are_numpys():
+  """The loader's one-pass flip and wrap-around shift give exactly `np.roll` of the
+  reversed clip, so batches are those of the earlier loader (resume, reproducibility)."""
+  clip = np.random.default_rng(0).integers(0, 256, (5, 7, 9, 3)).astype(np.uint8)
+  out = np.empty_like(clip)
+  np.testing.assert_array_equal(pipeline.flip_width(clip), clip[:, :, ::-1])
+  for dy in range(-3, 4):
+    for dx in range(-3, 4):
+      for source in (clip, pipeline.flip_width(clip)):
+        pipeline.roll_into(out, source, dy, dx)
+        np.testing.assert_array_equal(out, np.roll(source, (dy, dx), axis=(1, 2)))
+
+
 def test_colour_mix_changes_only_each_clips_colours(tiny_data):
   _, store = tiny_data
   plain = pipeline.SubjectBatches(store, 'train', 6, seed=3, augment=True)
