@@ -8,14 +8,20 @@ import time
 import numpy as np
 
 
-def random_batch(cfg, batch_size, seed=0):
+def random_batch(cfg, batch_size, seed=0, augment=False):
+  """Random clips of the config's shape; with `augment`, the flips and shifts the loader
+  draws beside them (`cfg.train.augment`), which the train step then makes."""
   rng = np.random.default_rng(seed)
   t, s = cfg.data.clip_frames, cfg.data.size
-  return dict(video=rng.integers(40, 220, (batch_size, t, s, s, 3)).astype(np.uint8),
-              heart=np.stack([rng.normal(size=(batch_size, t)),
-                              rng.uniform(50, 120, (batch_size, 1)) * np.ones((batch_size, t))],
-                             -1).astype(np.float32),
-              rr=np.tile(np.array([[0.8, 0.05]], np.float32), (batch_size, 1)))
+  batch = dict(video=rng.integers(40, 220, (batch_size, t, s, s, 3)).astype(np.uint8),
+               heart=np.stack([rng.normal(size=(batch_size, t)),
+                               rng.uniform(50, 120, (batch_size, 1)) * np.ones((batch_size, t))],
+                              -1).astype(np.float32),
+               rr=np.tile(np.array([[0.8, 0.05]], np.float32), (batch_size, 1)))
+  if augment:
+    batch.update(flip=rng.random(batch_size) < 0.5,
+                 shift=rng.integers(-2, 3, (batch_size, 2)).astype(np.int32))
+  return batch
 
 
 CPU_TIME = {}  # of the last `timed`: user and system CPU seconds per call (all threads)
@@ -109,7 +115,7 @@ def bench_train(cfg, repeats, steps):
   from hrjax.training import step as train_step
   mesh = parallel.data_mesh()
   model, tx = build_model(cfg), train_state.make_optimizer(cfg)
-  batch = random_batch(cfg, cfg.train.batch_size)
+  batch = random_batch(cfg, cfg.train.batch_size, augment=cfg.train.augment)
   state = jax.device_put(train_state.init_state(model, tx, 0, batch), parallel.replicated(mesh))
   device_batch = parallel.put_batch(batch, mesh)
   started = time.perf_counter()

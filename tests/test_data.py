@@ -144,17 +144,24 @@ def test_batches_hold_distinct_subjects_and_are_reproducible(tiny_data):
   assert not np.array_equal(b['clip'], batches(6)['clip'])
 
 
-def test_the_loaders_flip_and_shift_are_numpys():
-  """The loader's one-pass flip and wrap-around shift give exactly `np.roll` of the
-  reversed clip, so batches are those of the earlier loader (resume, reproducibility)."""
-  clip = np.random.default_rng(0).integers(0, 256, (5, 7, 9, 3)).astype(np.uint8)
-  out = np.empty_like(clip)
-  np.testing.assert_array_equal(pipeline.flip_width(clip), clip[:, :, ::-1])
-  for dy in range(-3, 4):
-    for dx in range(-3, 4):
-      for source in (clip, pipeline.flip_width(clip)):
-        pipeline.roll_into(out, source, dy, dx)
-        np.testing.assert_array_equal(out, np.roll(source, (dy, dx), axis=(1, 2)))
+def test_the_steps_flip_and_shift_are_the_loaders_draws_made_as_numpy_would(tiny_data):
+  """The loader draws each clip's flip and shift and sends them with the untouched clip;
+  the train step makes them: exactly `np.roll` of the reversed clip, as the loader made
+  them before (batches and training unchanged)."""
+  from hrjax.training import augment
+  clips = np.random.default_rng(0).integers(0, 256, (4, 5, 7, 9, 3)).astype(np.uint8)
+  shifts = np.array([[-2, 2], [0, 0], [1, -1], [2, -2]], np.int32)
+  flips = np.array([True, False, False, True])
+  made = np.asarray(augment.flip_and_shift(clips, flips, shifts))
+  for clip, flip, shift, got in zip(clips, flips, shifts, made):
+    np.testing.assert_array_equal(got, np.roll(clip[:, :, ::-1] if flip else clip,
+                                               tuple(shift), axis=(1, 2)))
+  # the loader: the stored clip itself, with the draws beside it
+  _, store = tiny_data
+  batch = pipeline.SubjectBatches(store, 'train', 6, seed=3, augment=True)(3)
+  stored = clip_store.open_split(store, 'train').video[batch['clip']]
+  np.testing.assert_array_equal(batch['video'], stored)
+  assert batch['flip'].shape == (6,) and batch['shift'].shape == (6, 2)
 
 
 def test_colour_mix_changes_only_each_clips_colours(tiny_data):

@@ -193,8 +193,9 @@ def open_split(path: str | os.PathLike, split: str) -> Split:
   return Split(rows=rows, header=header, **arrays)
 
 
-def read_row(array: np.ndarray, index: int) -> np.ndarray:
-  """Row `index` of a store array, as an array of the process's own.
+def read_row(array: np.ndarray, index: int, out: np.ndarray | None = None) -> np.ndarray:
+  """Row `index` of a store array, as an array of the process's own (`out`, where given: a
+  contiguous array of the row's shape and dtype, such as a row of a batch).
 
   A memory-mapped row is read with pread, not through the map: pages read through a map
   stay in the process's resident set until the kernel wants them back, so a training run
@@ -202,8 +203,12 @@ def read_row(array: np.ndarray, index: int) -> np.ndarray:
   this way they stay in the page cache only (shared, given back under pressure)."""
   whole_map = isinstance(array, np.memmap) and isinstance(array.base, mmap.mmap)  # not a view
   if not (whole_map and array.filename and array.flags.c_contiguous):
-    return np.array(array[index])
-  out = np.empty(array.shape[1:], array.dtype)
+    if out is None:
+      return np.array(array[index])
+    out[...] = array[index]
+    return out
+  if out is None:
+    out = np.empty(array.shape[1:], array.dtype)
   offset = array.offset + int(index) * out.nbytes
   fd = os.open(array.filename, os.O_RDONLY)
   try:

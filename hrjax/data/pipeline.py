@@ -124,39 +124,19 @@ class SubjectBatches:
     heart, rr = [], []
     for row, i in enumerate(mine):
       split, clip = self._splits[picks[i][0]], picks[i][1]
-      v = clip_store.read_row(split.video, clip)
-      if self.augment:
-        roll_into(video[row], flip_width(v) if flips[i] else v, *shifts[i])
-      else:
-        video[row] = v
-      if mixes is not None:
+      clip_store.read_row(split.video, clip, out=video[row])
+      if mixes is not None:  # per pixel: the same before or after the flip and shift
         video[row] = mix_colours(video[row], mixes[i])
       heart.append(split.heart[clip])
       rr.append(split.rr[clip])
     batch = dict(video=video, heart=np.stack(heart).astype(np.float32),
                  rr=np.stack(rr).astype(np.float32),
                  clip=np.array([c for _, c in picks[self.local]]))
+    if self.augment:  # made in the train step (training/augment.py), not here
+      batch['flip'], batch['shift'] = flips[self.local], shifts[self.local].astype(np.int32)
     if self._labeled is not None:
       batch['labeled'] = self._labeled[self.local]
     return batch
-
-
-def flip_width(clip: np.ndarray) -> np.ndarray:
-  """`clip[:, :, ::-1]` (`uint8 [T, H, W, 3]`) as a contiguous array, by OpenCV: numpy's
-  copy of the reversed view moves 3 bytes at a time, 25x slower (docs/performance.md)."""
-  import cv2
-  t, h, w, c = clip.shape
-  return cv2.flip(np.ascontiguousarray(clip).reshape(t * h, w, c), 1).reshape(clip.shape)
-
-
-def roll_into(out: np.ndarray, clip: np.ndarray, dy: int, dx: int) -> None:
-  """`out[:] = np.roll(clip, (dy, dx), axis=(1, 2))` as four block copies of a contiguous
-  clip: the same values in one pass, without `np.roll`'s intermediate arrays."""
-  h, w = clip.shape[1:3]
-  dy, dx = int(dy) % h, int(dx) % w
-  for oy, iy in ((slice(dy, h), slice(0, h - dy)), (slice(0, dy), slice(h - dy, h))):
-    for ox, ix in ((slice(dx, w), slice(0, w - dx)), (slice(0, dx), slice(w - dx, w))):
-      out[:, oy, ox] = clip[:, iy, ix]
 
 
 def colour_matrices(rng: np.random.Generator, n: int, strength: float) -> np.ndarray:

@@ -10,7 +10,7 @@ import optax
 
 from hrjax.models import spectral, spectral_priors
 from hrjax.models.pairing import PairingModel, contrastive_loss
-from hrjax.training import parallel
+from hrjax.training import augment, parallel
 
 TRACE_COUNT = {'train_step': 0}  # bumped at trace time: tests check the step compiles once
 
@@ -26,13 +26,16 @@ def train_step(state: dict, batch: dict, *, model: PairingModel, tx,
   """
   TRACE_COUNT['train_step'] += 1
   labeled = batch.get('labeled')
+  video = batch['video']
+  if 'shift' in batch:  # the loader's augmentation, drawn there and made here
+    video = augment.flip_and_shift(video, batch['flip'], batch['shift'])
 
   def loss_fn(params):
     variables, terms = {'params': params}, {}
     if labeled is None and not pearson_weight:
-      logits = model.apply(variables, batch['video'], batch['heart'], batch['rr'])
+      logits = model.apply(variables, video, batch['heart'], batch['rr'])
       return contrastive_loss(logits), (logits, terms)
-    logits, pulse = model.apply(variables, batch['video'], batch['heart'], batch['rr'],
+    logits, pulse = model.apply(variables, video, batch['heart'], batch['rr'],
                                 method=PairingModel.logits_and_pulse)
     loss = contrastive_loss(logits, labeled)
     if labeled is not None:
