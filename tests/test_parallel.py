@@ -62,3 +62,26 @@ def test_process_slice_takes_this_process_share_and_refuses_an_uneven_batch(monk
   np.testing.assert_array_equal(got['heart'], [40, 50, 60, 70])
   with pytest.raises(ValueError, match='does not split over 2 processes'):
     distributed.process_slice({'video': np.arange(7)})
+
+
+def test_the_step_makes_the_loaders_flips_and_shifts_across_devices(tmp_path):
+  """A batch carrying the loader's flips and shifts reaches the step with them (sharded like
+  the clips) and trains exactly as the clips flipped and shifted beforehand would."""
+  cfg = tiny_config(tmp_path / 'raw', tmp_path / 'store')
+  mesh = parallel.data_mesh()
+  model, tx = build_model(cfg), state.make_optimizer(cfg)
+  drawn = dict(_batch(cfg), flip=np.arange(cfg.train.batch_size) % 3 == 0,
+               shift=np.random.default_rng(1).integers(-2, 3, (cfg.train.batch_size, 2)).astype(
+                   np.int32))
+  made = dict(_batch(cfg), video=np.stack([
+      np.roll(v[:, :, ::-1] if f else v, tuple(s), axis=(1, 2))
+      for v, f, s in zip(drawn['video'], drawn['flip'], drawn['shift'])]))
+  start = jax.device_get(state.init_state(model, tx, 0, made))
+  step_fn = step.compile_train_step(model, tx, mesh)
+  metrics = []
+  for batch in (drawn, made, _batch(cfg)):
+    replicated = jax.device_put(jax.tree.map(np.array, start), parallel.replicated(mesh))
+    metrics.append(jax.device_get(step_fn(replicated, parallel.put_batch(batch, mesh))[1]))
+  for key in ('loss', 'grad_norm'):
+    np.testing.assert_allclose(metrics[0][key], metrics[1][key], rtol=1e-6)
+  assert abs(float(metrics[0]['loss']) - float(metrics[2]['loss'])) > 1e-4  # they do matter

@@ -8,7 +8,8 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 MODEL_INPUTS = ('video', 'heart', 'rr')
-OPTIONAL_INPUTS = ('labeled',)  # a batch with unlabeled clips (pipeline.SubjectBatches)
+# a batch with unlabeled clips; the flips and shifts the step makes (pipeline.SubjectBatches)
+OPTIONAL_INPUTS = ('labeled', 'flip', 'shift')
 
 
 def data_mesh(devices=None) -> jax.sharding.Mesh:
