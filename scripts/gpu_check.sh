@@ -38,7 +38,7 @@ bench() {  # name, then benchmark flags
   python3 scripts/benchmark.py "$@" --json "$out/bench-$name.json" 2>&1 | grep -v -i warning \
     | tee "$out/bench-$name.txt"
 }
-for cfg in quick gpu; do bench "$cfg" --config "configs/$cfg.py" --only matmul,train,encode; done
+for cfg in quick gpu; do bench "$cfg" --config "configs/$cfg.py" --only matmul,copy,train,encode; done
 # The gpu config computes its blocks in bfloat16; the same in float32 for comparison.
 bench gpu-float32 --config configs/gpu.py --only train --config.model.compute_dtype=float32
 # The blocks as the CPU's channel-first matmuls instead of cuDNN convolutions.
@@ -55,7 +55,7 @@ if [ $train = 1 ]; then
 fi
 echo "== hrjax GPU check =="
 cat "$out/gpu.txt"; tail -1 "$out/tests.txt"
-for name in quick gpu gpu-float32 gpu-channels-first; do echo "-- $name"; tail -7 "$out/bench-$name.txt"; done
+for name in quick gpu gpu-float32 gpu-channels-first; do echo "-- $name"; tail -9 "$out/bench-$name.txt"; done
 if [ $train = 1 ]; then
   tail -1 "$out/data.txt"
   for dtype in float32 bfloat16; do head -7 "$out/train-$dtype.txt"; done
