@@ -82,11 +82,11 @@ def _with_audio(p: Path) -> None:
                       inputs=('-f', 'lavfi', '-i', 'sine=d=10')).replace(p)
 
 
-def _video_4k(root: Path, seconds: float = 10.0) -> None:
-  """A 3840x2160 H.264 test pattern with a rate as its heart (the pixels' content does not
-  matter here: what is measured is that decoding streams)."""
+def _test_pattern(root: Path, size: str, seconds: float) -> None:
+  """An H.264 test pattern of `size` pixels with a rate as its heart (the pixels' content
+  does not matter here: what is measured is that decoding streams)."""
   root.mkdir(parents=True)
-  files.rewrite_video(Path('testsrc2=size=3840x2160:rate=30'), root / 'a.mp4',
+  files.rewrite_video(Path(f'testsrc2=size={size}:rate=30'), root / 'a.mp4',
                       '-t', str(seconds), '-c:v', 'libx264', '-preset', 'ultrafast',
                       '-pix_fmt', 'yuv420p', inputs=('-f', 'lavfi'))
   (root / 'manifest.csv').write_text('subject,video,heart,kind\np1,a.mp4,72,rate\n')
@@ -188,8 +188,11 @@ def quirk_cases(base: Path):
     for p in (manifest, ppg):
       p.write_bytes(p.read_text().encode(encoding))
     yield _extract(name, 'manifest', base / name, ['--crop', 'none'], base)
-  _video_4k(base / '4k')
+  _test_pattern(base / '4k', '3840x2160', 10.0)
   yield _extract('a 4K video (streamed)', 'manifest', base / '4k', ['--crop', 'center'], base)
+  _test_pattern(base / 'long', '1920x1080', 180.0)
+  yield _extract('a 3-minute 1080p video (streamed)', 'manifest', base / 'long',
+                 ['--crop', 'center'], base)
 
 
 def command_cases(base: Path):
