@@ -19,8 +19,8 @@ def random_batch(cfg, batch_size, seed=0, augment=False):
                               -1).astype(np.float32),
                rr=np.tile(np.array([[0.8, 0.05]], np.float32), (batch_size, 1)))
   if augment:
-    batch.update(flip=rng.random(batch_size) < 0.5,
-                 shift=rng.integers(-2, 3, (batch_size, 2)).astype(np.int32))
+    from hrjax.data import pipeline
+    batch['flip'], batch['shift'] = pipeline.flips_and_shifts(rng, batch_size)
   return batch
 
 

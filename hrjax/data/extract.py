@@ -309,8 +309,9 @@ _WORKER = {}  # in a worker process: its own copy of the recordings and settings
 def _worker_start(source: tuple, settings: ExtractSettings, with_regions: bool) -> None:
   """A worker finds the recordings itself (they hold the adapters' readers, which do not
   pickle) from (dataset, root, offsets)."""
-  import cv2
-  cv2.setNumThreads(1)  # OpenCV's own thread pool per worker would oversubscribe the cores
+  if settings.crop == 'face':  # only the face detector uses OpenCV
+    import cv2
+    cv2.setNumThreads(1)  # its own thread pool in each worker would oversubscribe the cores
   _WORKER.update(recordings=adapters.find_recordings(*source), settings=settings,
                  with_regions=with_regions)
 

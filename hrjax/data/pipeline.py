@@ -113,8 +113,7 @@ class SubjectBatches:
     if self._splits is None:
       self._splits = [clip_store.open_split(s.store, s.split) for s in self.sources]
     picks, rng = self.plan(int(index))
-    flips = rng.random(self.batch_size) < 0.5
-    shifts = rng.integers(-2, 3, (self.batch_size, 2))
+    flips, shifts = flips_and_shifts(rng, self.batch_size)
     # Drawn after the flips and shifts, and only when asked for: without it every batch is
     # the one earlier versions made (resume, `make demo`).
     mixes = (colour_matrices(rng, self.batch_size, self.colour_mix)
@@ -133,10 +132,17 @@ class SubjectBatches:
                  rr=np.stack(rr).astype(np.float32),
                  clip=np.array([c for _, c in picks[self.local]]))
     if self.augment:  # made in the train step (training/augment.py), not here
-      batch['flip'], batch['shift'] = flips[self.local], shifts[self.local].astype(np.int32)
+      batch['flip'], batch['shift'] = flips[self.local], shifts[self.local]
     if self._labeled is not None:
       batch['labeled'] = self._labeled[self.local]
     return batch
+
+
+def flips_and_shifts(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+  """The augmentation of `n` clips: a left-right flip each (`bool [n]`, half of them) and a
+  wrap-around shift of up to 2 pixels along (H, W) (`int32 [n, 2]`), drawn in that order."""
+  flips = rng.random(n) < 0.5
+  return flips, rng.integers(-2, 3, (n, 2)).astype(np.int32)
 
 
 def colour_matrices(rng: np.random.Generator, n: int, strength: float) -> np.ndarray:

@@ -38,26 +38,28 @@ def ordered_results(fn: Callable, items: Iterable, workers: int, *,
   context = multiprocessing.get_context('spawn')
   saved = {k: os.environ.get(k) for k in ONE_THREAD}
   os.environ.update(ONE_THREAD)  # what the workers, spawned as work is submitted, start with
-  with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context,
-                                              initializer=initializer,
-                                              initargs=initargs) as pool:
-    pending = collections.deque()
-    try:
-      for item in items:
-        pending.append(pool.submit(fn, item))
-        if len(pending) >= 2 * workers:
-          break
-      while pending:
-        result = pending.popleft().result()
-        for item in items:  # one more in, if any are left
+  pending = collections.deque()
+  try:
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context,
+                                                initializer=initializer,
+                                                initargs=initargs) as pool:
+      try:
+        for item in items:
           pending.append(pool.submit(fn, item))
-          break
-        yield result
-    finally:
-      for future in pending:
-        future.cancel()
-      for k, v in saved.items():
-        if v is None:
-          os.environ.pop(k, None)
-        else:
-          os.environ[k] = v
+          if len(pending) >= 2 * workers:
+            break
+        while pending:
+          result = pending.popleft().result()
+          for item in items:  # one more in, if any are left
+            pending.append(pool.submit(fn, item))
+            break
+          yield result
+      finally:
+        for future in pending:
+          future.cancel()
+  finally:
+    for k, v in saved.items():
+      if v is None:
+        os.environ.pop(k, None)
+      else:
+        os.environ[k] = v
