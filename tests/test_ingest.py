@@ -1,4 +1,4 @@
-"""Real-recording ingest: codecs, face crop, ECG/PPG/rate files, layouts, alignment, bad input.
+"""Real-recording ingest: codecs, ECG/PPG/rate files, layouts, alignment, bad input.
 
 Every file is written here (tests/ingest_files.py); nothing is read from outside.
 """
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from hrjax.data import adapters, clip_store, extract, face, heart_files, video_io
+from hrjax.data import adapters, clip_store, extract, heart_files, video_io
 from hrjax.data import heart_series as heart
 from hrjax.errors import InputError
 from tests import ingest_files as files
@@ -50,30 +50,6 @@ def test_codecs_decode_to_the_same_frames(tmp_path):
     assert np.abs(decoded.astype(float) - frames).mean() < 3.0, codec
     assert (info.width, info.height, info.frames) == (48, 32, 20)
     assert info.fps == (0.0 if codec == 'png' else 30.0)
-
-
-def test_face_boxes_follow_a_moving_face_and_no_face_falls_back(tmp_path, caplog):
-  n, hw = 60, (120, 160)
-  frames = files.face_frames(n, hw=hw, drawn_face=True)
-  boxes, share, seen = face.track_faces(iter(frames), hw, 30.0, face.FaceSettings(every=5))
-  assert seen == n and share >= 0.8
-  centre_x = boxes[:, 1] + boxes[:, 3] / 2
-  truth_x = hw[1] // 3 + np.arange(n) * hw[1] / 3 / n
-  assert np.abs(centre_x - truth_x)[10:-10].max() < 8  # smoothing lags a little at the ends
-  assert np.all(boxes[:, 2] <= hw[0]) and np.all(boxes[:, 0] >= 0)
-  assert np.all(boxes[:, 2] > 1.2 * hw[0] / 4)  # enlarged beyond the face
-
-  blank = tmp_path / 'subject1'
-  files.write_ubfc(blank, files.beats_for(3, 0), 90)
-  rec = adapters.ubfc_rppg(tmp_path)[0]
-  settings = extract.ExtractSettings(crop='face', size=8)
-  with pytest.raises(InputError, match='no face found in any of 9 sampled frames'):
-    extract.decode_recording(rec, settings, progress=False)
-  import dataclasses
-  decoded = extract.decode_recording(
-      rec, dataclasses.replace(settings, face_fallback='center'), progress=False)
-  assert decoded.video.shape == (90, 8, 8, 3) and decoded.notes['face_share'] == 0.0
-  assert 'cropping the centre' in caplog.text
 
 
 @pytest.mark.parametrize('suffix', ['.bdf', '.edf'])

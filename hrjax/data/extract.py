@@ -15,7 +15,7 @@ import numpy as np
 import tqdm
 from absl import logging
 
-from hrjax.data import adapters, clip_store, crop, face, resample, video_io, worker_pool
+from hrjax.data import adapters, clip_store, crop, face, face_crop, resample, video_io, worker_pool
 from hrjax.data import heart_series as heart
 from hrjax.data.regions import REGION_NAMES
 from hrjax.errors import InputError
@@ -87,27 +87,6 @@ class Decoded:
   notes: dict  # e.g. face_share: share of sampled frames with a face
 
 
-def _face_boxes(video: Path, name: str, info: video_io.VideoInfo, s: ExtractSettings,
-                progress: bool) -> tuple[np.ndarray | None, float]:
-  """Per-frame face boxes (or None and a warning for a centre crop), share of detections."""
-  fs = face.FaceSettings(every=s.face_every, scale=s.face_scale)
-  small = video_io.iter_frames(video, max_width=fs.detect_width)
-  boxes, share, seen = face.track_faces(
-      tqdm.tqdm(small, desc=f'{name}: faces', leave=False, disable=not progress,
-                unit='frame'), (info.height, info.width), info.fps, fs)
-  if boxes is None:
-    sampled = (seen + fs.every - 1) // fs.every
-    if s.face_fallback == 'skip':
-      raise InputError(video, f'no face found in any of {sampled} sampled frames '
-                       '(face_fallback=center would crop the centre instead)')
-    logging.warning('%s: no face found in any of %d sampled frames; cropping the centre',
-                    video, sampled)
-  elif share < 0.5:
-    logging.warning('%s: a face in only %.0f%% of sampled frames; boxes interpolated between',
-                    video, 100 * share)
-  return boxes, share
-
-
 def decode_video(video: str | Path, s: ExtractSettings, *, frame_times: np.ndarray | None = None,
                  name: str | None = None, heart_file: Path | None = None,
                  progress: bool = False) -> Decoded:
@@ -115,8 +94,7 @@ def decode_video(video: str | Path, s: ExtractSettings, *, frame_times: np.ndarr
 
   `frame_times`: each decoded frame's timestamp where the recording has them (else
   the container's frame rate sets them); `heart_file` is named when they disagree.
-  With crop='face' the video is read twice: shrunk copies for the detector, then
-  full frames for the crop (both streamed).
+  With crop='face' the video is decoded once (`face_crop`: frames wait for their box).
   """
   if s.crop not in crop.CROPS:
     raise ValueError(f"crop must be one of {', '.join(crop.CROPS)}, got {s.crop!r}")
@@ -124,24 +102,27 @@ def decode_video(video: str | Path, s: ExtractSettings, *, frame_times: np.ndarr
   name = name or video.name
   info, frames_in = video_io.open_video(video)
   notes = {}
-  boxes = None
-  if s.crop == 'face':
-    boxes, notes['face_share'] = _face_boxes(video, name, info, s, progress)
   fixed = ((0, 0, info.height, info.width) if s.crop == 'none'
            else crop.center_box(info.height, info.width, s.crop_fraction))
-  box_of = lambda i: fixed if boxes is None else tuple(boxes[min(i, len(boxes) - 1)])
-  crop_at = functools.lru_cache(maxsize=64)(lambda box: crop.CropResize(box, s.size))
-  decoded = tqdm.tqdm(frames_in, desc=name, leave=False, disable=not progress, unit='frame')
-  # float16 keeps an eighth of a grey level (the area average is finer than uint8) at half
-  # the memory of float32: an hour at 30 fps and 36 pixels holds 0.8 GB until resampled.
-  small = [crop_at(box_of(i))(f).astype(np.float16) for i, f in enumerate(decoded)]
+  if s.crop == 'face':
+    fs = face.FaceSettings(every=s.face_every, scale=s.face_scale)
+    small, boxes, notes['face_share'] = face_crop.face_crop(
+        video, frames_in, info, fs, s.size, fixed if s.face_fallback == 'center' else None,
+        name=name, progress=progress)
+  else:
+    resize = crop.CropResize(fixed, s.size)
+    decoded = tqdm.tqdm(frames_in, desc=name, leave=False, disable=not progress, unit='frame')
+    # float16 keeps an eighth of a grey level (the area average is finer than uint8) at half
+    # the memory of float32: an hour at 30 fps and 36 pixels holds 0.8 GB until resampled.
+    small = [resize(f).astype(np.float16) for f in decoded]
+    boxes = np.tile(np.array(fixed, int), (len(small), 1))
   times = _frame_times(video, frame_times, heart_file, info, len(small))
   n = min(len(times), len(small))
   out = list(resample.resample_in_time(small[:n], times[:n], s.fps))
   out_t = np.array([t for t, _ in out])
   frames = np.clip(np.rint(np.stack([f for _, f in out]).astype(np.float32)), 0, 255)
   nearest = np.clip(np.searchsorted(times[:n], out_t), 0, n - 1)  # input frame under each
-  out_boxes = np.array([box_of(int(i)) for i in nearest], int).reshape(-1, 4)
+  out_boxes = boxes[nearest].reshape(-1, 4)
   return Decoded(frames.astype(np.uint8), out_t, out_boxes, (info.height, info.width), notes)
 
 
@@ -309,9 +290,8 @@ _WORKER = {}  # in a worker process: its own copy of the recordings and settings
 def _worker_start(source: tuple, settings: ExtractSettings, with_regions: bool) -> None:
   """A worker finds the recordings itself (they hold the adapters' readers, which do not
   pickle) from (dataset, root, offsets)."""
-  if settings.crop == 'face':  # only the face detector uses OpenCV
-    import cv2
-    cv2.setNumThreads(1)  # its own thread pool in each worker would oversubscribe the cores
+  import cv2  # resizes every crop, and detects faces
+  cv2.setNumThreads(1)  # its own thread pool in each worker would oversubscribe the cores
   _WORKER.update(recordings=adapters.find_recordings(*source), settings=settings,
                  with_regions=with_regions)
 

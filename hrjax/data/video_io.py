@@ -10,8 +10,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import queue
 import re
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,8 +23,10 @@ from PIL import Image
 
 from hrjax.errors import InputError
 
-logging.getLogger('imageio_ffmpeg').setLevel(logging.ERROR)  # a scaled read is intended
+# imageio-ffmpeg warns when the frames' size differs from the stream's: a rotated phone video
+logging.getLogger('imageio_ffmpeg').setLevel(logging.ERROR)
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
+READ_AHEAD = 4  # frames ffmpeg may decode ahead of the one in use
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,7 +86,7 @@ def _read_image(path: Path) -> np.ndarray:
     raise InputError(path, f'cannot read the image ({e})') from None
 
 
-def _open(path: Path, max_width: int | None = None) -> tuple[Iterator, dict]:
+def _open(path: Path) -> tuple[Iterator, dict]:
   if not path.is_file():
     raise InputError(path, 'video file not found')
   if path.stat().st_size == 0:
@@ -90,8 +94,6 @@ def _open(path: Path, max_width: int | None = None) -> tuple[Iterator, dict]:
   # every decoded frame once: without it ffmpeg repeats frames of a variable-rate video
   # to fill a constant rate (the times of the frames come from `frame_stamps`)
   params = {'output_params': ['-fps_mode', 'passthrough']}
-  if max_width:  # shrink inside ffmpeg: a face detector needs no 1080p
-    params['output_params'] += ['-vf', f"scale='min({max_width},iw)':-2"]
   try:
     reader = imageio_ffmpeg.read_frames(str(path), **params)
     meta = next(reader)
@@ -159,7 +161,7 @@ def _info(path: Path, meta: dict) -> VideoInfo:
   return VideoInfo(str(path), fps, int(w), int(h), duration, int(round(duration * fps)))
 
 
-def _iter_images(path: Path, max_width: int | None) -> Iterator[np.ndarray]:
+def _iter_images(path: Path) -> Iterator[np.ndarray]:
   files = image_files(path)
   if not files:
     raise InputError(path, 'no image frames in this folder')
@@ -170,30 +172,27 @@ def _iter_images(path: Path, max_width: int | None) -> Iterator[np.ndarray]:
       shape = frame.shape
     elif frame.shape != shape:
       raise InputError(f, f'frame size {frame.shape[:2]} differs from the first {shape[:2]}')
-    if max_width and frame.shape[1] > max_width:
-      h = 2 * round(frame.shape[0] * max_width / frame.shape[1] / 2)
-      frame = np.asarray(Image.fromarray(frame).resize((max_width, h), Image.BILINEAR))
     yield frame
 
 
-def iter_frames(path: str | os.PathLike, max_width: int | None = None) -> Iterator[np.ndarray]:
-  """Decode frames one by one as `uint8 [H, W, 3]` (at most `max_width` wide, if given).
+def iter_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
+  """Decode frames one by one as `uint8 [H, W, 3]`.
 
   `path` is a video file or a folder of image frames; raises InputError on a
   broken stream or a video with no frames.
   """
   path = Path(path)
   if path.is_dir():
-    yield from _iter_images(path, max_width)
+    yield from _iter_images(path)
     return
-  yield from _decoded(path, *_open(path, max_width))
+  yield from _decoded(path, *_open(path))
 
 
 def open_video(path: str | os.PathLike) -> tuple[VideoInfo, Iterator[np.ndarray]]:
   """`probe` and `iter_frames` from one ffmpeg process (each start waits for its header)."""
   path = Path(path)
   if path.is_dir():
-    return probe(path), _iter_images(path, None)
+    return probe(path), _iter_images(path)
   reader, meta = _open(path)
   try:
     info = _info(path, meta)
@@ -204,17 +203,53 @@ def open_video(path: str | os.PathLike) -> tuple[VideoInfo, Iterator[np.ndarray]
 
 
 def _decoded(path: Path, reader: Iterator, meta: dict) -> Iterator[np.ndarray]:
-  w, h = meta['size']  # after the scale filter
+  w, h = meta['size']  # after any rotation
   count = 0
   try:
-    for raw in reader:
+    for raw in _read_ahead(reader, READ_AHEAD):
       if len(raw) != w * h * 3:
         raise RuntimeError(f'frame of {len(raw)} bytes, expected {w}x{h}x3')
       count += 1
       yield np.frombuffer(raw, np.uint8).reshape(h, w, 3)
   except RuntimeError as e:
     raise InputError(path, f'decoding stopped after {count} frames ({e})') from None
-  finally:
-    reader.close()
   if count == 0:
     raise InputError(path, 'the video has zero decodable frames')
+
+
+def _read_ahead(reader: Iterator[bytes], depth: int) -> Iterator[bytes]:
+  """`reader`'s items, read by a thread up to `depth` ahead, so that ffmpeg decodes the next
+  frames while this process works on the current one (a pipe holds 64 KB, not a frame).
+  The reader is closed (ffmpeg stopped) when the items end or the caller stops early."""
+  items: queue.Queue = queue.Queue(depth)
+  stop = threading.Event()
+
+  def pump():
+    try:
+      for item in reader:
+        items.put((True, item))
+        if stop.is_set():
+          break
+      items.put((True, None))
+    except Exception as e:  # noqa: BLE001 - handed to the caller's thread
+      items.put((False, e))
+    finally:
+      reader.close()
+
+  thread = threading.Thread(target=pump, name='ffmpeg-read-ahead', daemon=True)
+  thread.start()
+  try:
+    while True:
+      ok, item = items.get()
+      if not ok:
+        raise item
+      if item is None:
+        return
+      yield item
+  finally:
+    stop.set()
+    while thread.is_alive():  # let a pump blocked on a full queue see the stop
+      try:
+        items.get(timeout=0.05)
+      except queue.Empty:
+        pass
