@@ -164,6 +164,11 @@ def _table_cases(base: Path):
   (base / 'pure' / '01-01' / '01-01').mkdir(parents=True)
   (base / 'pure' / '01-01' / '01-01.json').write_text('{"/Image": [')
   yield _extract('broken PURE JSON', 'pure', base / 'pure', ['--crop', 'none'], base)
+  files.write_ubfc_phys(base / 'phys', 1, 'T1', files.beats_for(5, 0), 150)
+  files.write_ubfc_phys(base / 'phys', 1, 'T2', files.beats_for(5, 1), 150)
+  (base / 'phys' / 's1' / 'bvp_s1_T2.csv').unlink()
+  yield _extract('UBFC-Phys: a task without its BVP file', 'ubfc_phys', base / 'phys',
+                 ['--crop', 'none'], base)
 
 
 def quirk_cases(base: Path):

@@ -179,6 +179,15 @@ def write_ubfc(folder: Path, beats: np.ndarray, n: int, codec='h264') -> None:
       ' '.join(f'{x:.6e}' for x in row) for row in (ppg, np.full(n, 70.0), t)) + '\n')
 
 
+def write_ubfc_phys(root: Path, subject: int, task: str, beats: np.ndarray, n: int) -> None:
+  """`root/sN/vid_sN_TK.avi` + `root/sN/bvp_sN_TK.csv` (one BVP value a line, 64 Hz)."""
+  folder = root / f's{subject}'
+  write_video(folder / f'vid_s{subject}_{task}.avi', face_frames(n, beats=beats), 'mpeg4')
+  t = np.arange(0, n / FPS, 1 / 64.0)
+  (folder / f'bvp_s{subject}_{task}.csv').write_text(
+      ''.join(f'{v:.5f}\n' for v in 0.3 + blood_volume(t, beats)))
+
+
 def write_pure(root: Path, session: str, beats: np.ndarray, n: int) -> None:
   """`root/NN-MM/NN-MM/Image<ns>.png` + `root/NN-MM/NN-MM.json` as PURE stores them."""
   folder = root / session

@@ -27,8 +27,14 @@ def _extract(dataset, root, store, **kw):
 def _peak_offsets(split, subject: str, beats: np.ndarray, video_t0: float, channel: str):
   """Frames between each expected wave peak (R-peak + arrival, from the true beats) and the
   nearest peak of the clip's video darkening or stored pulse; clip edges left out."""
+  return _peak_offsets_of(split, np.array(split.subjects) == subject, beats, channel, video_t0)
+
+
+def _peak_offsets_of(split, rows: np.ndarray, beats: np.ndarray, channel: str,
+                     video_t0: float = 0.0):
+  """`_peak_offsets` over the clips where `rows` is true."""
   offsets = []
-  for i in np.flatnonzero(np.array(split.subjects) == subject):
+  for i in np.flatnonzero(rows):
     if channel == 'video':
       x = -np.asarray(split.video[i], float).mean((1, 2, 3))
     else:
@@ -127,6 +133,27 @@ def test_ubfc_and_pure_layouts_align(tmp_path):
       beats = files.beats_for(5, s + (10 if dataset == 'pure' else 0))
       offsets = _peak_offsets(split, str(s), beats, 0.0, 'pulse')
       assert len(offsets) >= 3 and offsets.max() <= 1.0, (dataset, s, offsets)
+
+
+def test_ubfc_phys_layout_aligns_and_keeps_the_task(tmp_path):
+  root = tmp_path / 'ubfc-phys'
+  for s, task in ((1, 'T1'), (1, 'T3'), (2, 'T2')):
+    files.write_ubfc_phys(root, s, task, files.beats_for(5, 10 * s + int(task[1])), 150)
+  summary = _extract('ubfc_phys', root, tmp_path / 'store')
+  assert [r['recording'] for r in summary['taken']] == ['s1_T1', 's1_T3', 's2_T2']
+  split = clip_store.open_split(tmp_path / 'store', 'test')
+  tasks = {(r['subject'], r['recording']): r['task'] for r in split.rows}
+  assert tasks == {('1', 's1_T1'): 'rest', ('1', 's1_T3'): 'arithmetic',
+                   ('2', 's2_T2'): 'speech'}
+  for s, task in ((1, 'T1'), (1, 'T3'), (2, 'T2')):  # each recording its own beats
+    rows = np.array([r['recording'] == f's{s}_{task}' for r in split.rows])
+    for channel in ('video', 'pulse'):
+      offsets = _peak_offsets_of(split, rows, files.beats_for(5, 10 * s + int(task[1])), channel)
+      assert len(offsets) >= 3 and offsets.max() <= 1.0, (s, task, channel, offsets)
+  (root / 's2' / 'bvp_s2_T2.csv').unlink()
+  with pytest.raises(InputError, match='bvp_s2_T2.csv'):
+    _extract('ubfc_phys', root, tmp_path / 'broken')
+  assert not (tmp_path / 'broken').exists()
 
 
 def _broken_ubfc(root):

@@ -34,6 +34,9 @@ class Recording:
   offset_s: float = 0.0  # heart time = video time + offset_s
   regions: Path | None = None  # a region map (`regions.py`) of the video, where there is one
   unlabeled: bool = False  # no heart signal (load_heart gives None): clips for train.unlabeled
+  # What the dataset says about the recording (task, lighting, skin tone...): copied into
+  # each of its clips' rows, so that reports can break accuracy down by it.
+  meta: dict = dataclasses.field(default_factory=dict)
 
 
 def _find_video(folder: Path) -> Path:
@@ -62,6 +65,34 @@ def ubfc_rppg(root: Path) -> list[Recording]:
         load_heart=lambda gt=gt: heart_files.read_ubfc_heart(gt),
         frame_times=lambda gt=gt: heart_files.read_ubfc_ground_truth(gt)[2],
         regions=regions if regions.is_file() else None))
+  return recordings
+
+
+UBFC_PHYS_BVP_HZ = 64.0  # the Empatica E4 wristband's BVP rate (the dataset's paper)
+UBFC_PHYS_TASKS = {'T1': 'rest', 'T2': 'speech', 'T3': 'arithmetic'}
+
+
+def ubfc_phys(root: Path) -> list[Recording]:
+  """UBFC-Phys: `sN/vid_sN_TK.avi` and `sN/bvp_sN_TK.csv` per subject N and task K (T1
+  rest, T2 speech, T3 arithmetic: the clips' `task`). The BVP file holds one value per
+  line at 64 Hz (an Empatica E4 on the wrist), its first sample at the video's first frame."""
+  folders = sorted((p for p in Path(root).iterdir()
+                    if p.is_dir() and re.fullmatch(r's\d+', p.name)), key=lambda p: int(p.name[1:]))
+  if not folders:
+    raise InputError(root, 'no sN subject folders: not a UBFC-Phys layout')
+  recordings = []
+  for folder in folders:
+    videos = sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS
+                    and re.fullmatch(rf'vid_{folder.name}_T\d+', p.stem))
+    if not videos:
+      raise InputError(folder, f'no vid_{folder.name}_TK video in this folder')
+    for video in videos:
+      task = video.stem.rsplit('_', 1)[1]
+      bvp = folder / f'bvp_{folder.name}_{task}.csv'
+      recordings.append(Recording(
+          subject=folder.name[1:], recording=video.stem[len('vid_'):], video=video,
+          heart_file=bvp, load_heart=lambda bvp=bvp: heart_files.read_ppg(bvp, UBFC_PHYS_BVP_HZ),
+          meta={'task': UBFC_PHYS_TASKS.get(task, task)}))
   return recordings
 
 
@@ -234,6 +265,7 @@ def manifest(root: Path) -> list[Recording]:
 
 ADAPTERS: dict[str, Callable[[Path], list[Recording]]] = {
     'ubfc_rppg': ubfc_rppg,
+    'ubfc_phys': ubfc_phys,
     'pure': pure,
     'roi_mean_hr': roi_mean_hr,
     'manifest': manifest,

@@ -261,7 +261,7 @@ def _recording_clips(rec: adapters.Recording, stride: int, s: ExtractSettings,
   decoded = decode_recording(rec, s, progress=progress)
   _at_least_one_clip(rec.video, decoded, s)
   row = dict(subject=rec.subject, recording=rec.recording, video=str(rec.video),
-             heart='' if rec.unlabeled else str(rec.heart_file))
+             heart='' if rec.unlabeled else str(rec.heart_file), **rec.meta)
   if rec.unlabeled:
     clips = unlabeled_clips(decoded, stride, s, row)
   else:
