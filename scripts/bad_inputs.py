@@ -169,6 +169,10 @@ def _table_cases(base: Path):
   (base / 'phys' / 's1' / 'bvp_s1_T2.csv').unlink()
   yield _extract('UBFC-Phys: a task without its BVP file', 'ubfc_phys', base / 'phys',
                  ['--crop', 'none'], base)
+  files.write_cohface(base / 'cohface', 1, 0, files.beats_for(5, 0), 150)
+  (base / 'cohface' / '1' / '0' / 'data.hdf5').write_bytes(b'not HDF5')
+  yield _extract('COHFACE: a broken HDF5 file', 'cohface', base / 'cohface', ['--crop', 'none'],
+                 base)
 
 
 def quirk_cases(base: Path):

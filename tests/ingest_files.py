@@ -188,6 +188,18 @@ def write_ubfc_phys(root: Path, subject: int, task: str, beats: np.ndarray, n: i
       ''.join(f'{v:.5f}\n' for v in 0.3 + blood_volume(t, beats)))
 
 
+def write_cohface(root: Path, subject: int, session: int, beats: np.ndarray, n: int) -> None:
+  """`root/N/K/data.avi` + `root/N/K/data.hdf5` (pulse and time at 256 Hz) as COHFACE holds them."""
+  import h5py
+  folder = root / str(subject) / str(session)
+  write_video(folder / 'data.avi', face_frames(n, beats=beats), 'mpeg4')
+  t = np.arange(0, n / FPS, 1 / 256.0)
+  with h5py.File(folder / 'data.hdf5', 'w') as f:
+    f['pulse'] = 0.2 + blood_volume(t, beats)
+    f['respiration'] = np.sin(t)
+    f['time'] = t
+
+
 def write_pure(root: Path, session: str, beats: np.ndarray, n: int) -> None:
   """`root/NN-MM/NN-MM/Image<ns>.png` + `root/NN-MM/NN-MM.json` as PURE stores them."""
   folder = root / session

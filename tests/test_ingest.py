@@ -156,6 +156,26 @@ def test_ubfc_phys_layout_aligns_and_keeps_the_task(tmp_path):
   assert not (tmp_path / 'broken').exists()
 
 
+def test_cohface_layout_aligns_and_names_a_broken_hdf5(tmp_path):
+  root = tmp_path / 'cohface'
+  for s, k in ((1, 0), (1, 2), (2, 1)):
+    files.write_cohface(root, s, k, files.beats_for(5, 10 * s + k), 150)
+  summary = _extract('cohface', root, tmp_path / 'store')
+  assert [r['recording'] for r in summary['taken']] == ['1-0', '1-2', '2-1']
+  split = clip_store.open_split(tmp_path / 'store', 'test')
+  assert {r['recording']: r['session'] for r in split.rows} == {'1-0': '0', '1-2': '2',
+                                                                '2-1': '1'}
+  for s, k in ((1, 0), (1, 2), (2, 1)):
+    rows = np.array([r['recording'] == f'{s}-{k}' for r in split.rows])
+    for channel in ('video', 'pulse'):
+      offsets = _peak_offsets_of(split, rows, files.beats_for(5, 10 * s + k), channel)
+      assert len(offsets) >= 3 and offsets.max() <= 1.0, (s, k, channel, offsets)
+  (root / '2' / '1' / 'data.hdf5').write_bytes(b'not hdf5 at all')
+  with pytest.raises(InputError, match=r'data.hdf5: cannot read it as HDF5'):
+    _extract('cohface', root, tmp_path / 'broken')
+  assert not (tmp_path / 'broken').exists()
+
+
 def _broken_ubfc(root):
   """subject1 good; every other subject broken in one way."""
   beats = files.beats_for(5, 0)

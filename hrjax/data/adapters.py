@@ -96,6 +96,51 @@ def ubfc_phys(root: Path) -> list[Recording]:
   return recordings
 
 
+COHFACE_PULSE_HZ = 256.0  # the contact PPG's rate (the dataset's documentation)
+
+
+def read_cohface_heart(path: Path) -> heart.HeartSeries:
+  """A COHFACE `data.hdf5`: `pulse` (a contact PPG) and `time` (seconds of each sample,
+  its first at the video's first frame); without `time`, samples at 256 Hz."""
+  import h5py  # here: only this layout needs HDF5
+  if not Path(path).is_file():
+    raise InputError(path, 'heart file not found')
+  try:
+    with h5py.File(path, 'r') as f:
+      if 'pulse' not in f:
+        raise InputError(path, f'no "pulse" dataset in the HDF5 file (it holds '
+                         f'{", ".join(sorted(f)) or "nothing"})')
+      pulse = np.asarray(f['pulse'][:], float).ravel()
+      t = np.asarray(f['time'][:], float).ravel() if 'time' in f else None
+  except OSError as e:
+    raise InputError(path, f'cannot read it as HDF5 ({e})') from None
+  if t is None or len(t) != len(pulse):
+    t = np.arange(len(pulse)) / COHFACE_PULSE_HZ
+  heart_files.no_nans(path, 'the pulse', pulse)
+  if len(pulse) < 10:
+    raise InputError(path, f'only {len(pulse)} pulse samples')
+  t = heart_files.repair_timestamps(t, path)
+  return heart.from_ppg(t - t[0], pulse)
+
+
+def cohface(root: Path) -> list[Recording]:
+  """COHFACE: `N/K/data.avi` and `N/K/data.hdf5` per subject N and session K (0-3), the HDF5
+  holding the contact PPG (`read_cohface_heart`). Recording `N-K`; the clips' `session`."""
+  subjects = sorted((p for p in Path(root).iterdir() if p.is_dir() and p.name.isdigit()),
+                    key=lambda p: int(p.name))
+  sessions = [k for n in subjects for k in sorted(n.iterdir()) if k.is_dir() and k.name.isdigit()]
+  if not sessions:
+    raise InputError(root, 'no N/K subject and session folders: not a COHFACE layout')
+  recordings = []
+  for folder in sessions:
+    h5 = folder / 'data.hdf5'
+    recordings.append(Recording(
+        subject=folder.parent.name, recording=f'{folder.parent.name}-{folder.name}',
+        video=_find_video(folder), heart_file=h5,
+        load_heart=lambda h5=h5: read_cohface_heart(h5), meta={'session': folder.name}))
+  return recordings
+
+
 def read_rate_table(path: Path) -> dict[str, float]:
   """A CSV of one mean rate per subject: first column the subject, second the bpm.
 
@@ -266,6 +311,7 @@ def manifest(root: Path) -> list[Recording]:
 ADAPTERS: dict[str, Callable[[Path], list[Recording]]] = {
     'ubfc_rppg': ubfc_rppg,
     'ubfc_phys': ubfc_phys,
+    'cohface': cohface,
     'pure': pure,
     'roi_mean_hr': roi_mean_hr,
     'manifest': manifest,
