@@ -173,6 +173,14 @@ def _table_cases(base: Path):
   (base / 'cohface' / '1' / '0' / 'data.hdf5').write_bytes(b'not HDF5')
   yield _extract('COHFACE: a broken HDF5 file', 'cohface', base / 'cohface', ['--crop', 'none'],
                  base)
+  files.write_mmpd(base / 'mmpd', 1, 0, files.beats_for(5, 0), 150)
+  (base / 'mmpd' / 'subject1' / 'p1_0.mat').write_bytes(b'MATLAB 5.0 MAT-file, cut short')
+  yield _extract('MMPD: a truncated MATLAB file', 'mmpd', base / 'mmpd', ['--crop', 'none'], base)
+  files.write_scamps(base / 'scamps', 'P000001', files.beats_for(5, 0), 150)
+  files.write_mmpd(base / 'scamps-v5', 1, 0, files.beats_for(5, 0), 150)
+  shutil.move(base / 'scamps-v5' / 'subject1' / 'p1_0.mat', base / 'scamps' / 'P000002.mat')
+  yield _extract('SCAMPS: an MMPD file among them (no d_ppg)', 'scamps', base / 'scamps',
+                 ['--crop', 'none'], base)
 
 
 def quirk_cases(base: Path):

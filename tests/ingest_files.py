@@ -200,6 +200,33 @@ def write_cohface(root: Path, subject: int, session: int, beats: np.ndarray, n: 
     f['time'] = t
 
 
+def write_mmpd(root: Path, subject: int, k: int, beats: np.ndarray, n: int, **labels) -> Path:
+  """`root/subjectN/pN_K.mat` (MATLAB v5) as MMPD holds it: frames in [0, 1], one PPG
+  sample a frame, labels as text."""
+  from scipy import io
+  path = root / f'subject{subject}' / f'p{subject}_{k}.mat'
+  path.parent.mkdir(parents=True, exist_ok=True)
+  t = np.arange(n) / FPS
+  io.savemat(path, {'video': face_frames(n, beats=beats) / 255.0,
+                    'GT_ppg': blood_volume(t, beats)[None, :], **labels})
+  return path
+
+
+def write_scamps(root: Path, name: str, beats: np.ndarray, n: int) -> Path:
+  """`root/P00000N.mat` (MATLAB v7.3: HDF5, arrays stored in reverse axis order) as SCAMPS
+  holds it: `Xsub` frames in [0, 1], `d_ppg` one sample a frame."""
+  import h5py
+  path = root / f'{name}.mat'
+  root.mkdir(parents=True, exist_ok=True)
+  frames = face_frames(n, beats=beats) / 255.0
+  with h5py.File(path, 'w', userblock_size=512) as f:
+    f['Xsub'] = frames.transpose(3, 2, 1, 0)
+    f['d_ppg'] = blood_volume(np.arange(n) / FPS, beats)[None, :]
+    for v in f.values():
+      v.attrs['MATLAB_class'] = np.bytes_('double')
+  return path
+
+
 def write_pure(root: Path, session: str, beats: np.ndarray, n: int) -> None:
   """`root/NN-MM/NN-MM/Image<ns>.png` + `root/NN-MM/NN-MM.json` as PURE stores them."""
   folder = root / session

@@ -176,6 +176,31 @@ def test_cohface_layout_aligns_and_names_a_broken_hdf5(tmp_path):
   assert not (tmp_path / 'broken').exists()
 
 
+def test_mmpd_and_scamps_read_frames_and_pulse_from_matlab_files(tmp_path):
+  light = dict(light='LED-low', motion='Stationary', skin_color=np.array([[5]]))
+  for s, k in ((1, 0), (1, 1), (2, 0)):
+    files.write_mmpd(tmp_path / 'mmpd', s, k, files.beats_for(5, 10 * s + k), 150, **light)
+  for i in (1, 2):
+    files.write_scamps(tmp_path / 'scamps', f'P00000{i}', files.beats_for(5, 50 + i), 150)
+  expected = {'mmpd': {('1', 'p1_0'): 10, ('1', 'p1_1'): 11, ('2', 'p2_0'): 20},
+              'scamps': {('P000001', 'P000001'): 51, ('P000002', 'P000002'): 52}}
+  for dataset, seeds in expected.items():
+    _extract(dataset, tmp_path / dataset, tmp_path / f'{dataset}-store')
+    split = clip_store.open_split(tmp_path / f'{dataset}-store', 'test')
+    assert {(r['subject'], r['recording']) for r in split.rows} == set(seeds)
+    for (_, name), seed in seeds.items():
+      rows = np.array([r['recording'] == name for r in split.rows])
+      for channel in ('video', 'pulse'):
+        offsets = _peak_offsets_of(split, rows, files.beats_for(5, seed), channel)
+        assert len(offsets) >= 3 and offsets.max() <= 1.0, (dataset, name, channel, offsets)
+  mmpd = clip_store.open_split(tmp_path / 'mmpd-store', 'test').rows[0]
+  assert (mmpd['light'], mmpd['motion'], mmpd['skin_color']) == ('LED-low', 'Stationary', '5')
+  (tmp_path / 'mmpd' / 'subject2' / 'p2_0.mat').write_bytes(b'MATLAB 5.0 MAT-file, broken')
+  with pytest.raises(InputError, match=r'p2_0.mat: cannot read it as a MATLAB file'):
+    _extract('mmpd', tmp_path / 'mmpd', tmp_path / 'broken')
+  assert not (tmp_path / 'broken').exists()
+
+
 def _broken_ubfc(root):
   """subject1 good; every other subject broken in one way."""
   beats = files.beats_for(5, 0)

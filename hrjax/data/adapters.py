@@ -15,36 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from hrjax.data import heart_files, text_files
+from hrjax.data import heart_files, public_datasets, recording, text_files
 from hrjax.data import heart_series as heart
 from hrjax.data.regions import REGIONS_FILE
 from hrjax.errors import InputError
 
-VIDEO_EXTENSIONS = ('.avi', '.mp4', '.mkv', '.mov', '.m4v', '.webm', '.mpg', '.mpeg', '.wmv')
-
-
-@dataclasses.dataclass(frozen=True)
-class Recording:
-  subject: str
-  recording: str
-  video: Path  # a video file, or a folder of image frames
-  heart_file: Path
-  load_heart: Callable[[], heart.HeartSeries | None]  # times on the video's clock (s)
-  frame_times: Callable[[], np.ndarray | None] = lambda: None  # per-frame timestamps, if known
-  offset_s: float = 0.0  # heart time = video time + offset_s
-  regions: Path | None = None  # a region map (`regions.py`) of the video, where there is one
-  unlabeled: bool = False  # no heart signal (load_heart gives None): clips for train.unlabeled
-  # What the dataset says about the recording (task, lighting, skin tone...): copied into
-  # each of its clips' rows, so that reports can break accuracy down by it.
-  meta: dict = dataclasses.field(default_factory=dict)
-
-
-def _find_video(folder: Path) -> Path:
-  videos = sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS)
-  if not videos:
-    raise InputError(folder, f'no video file ({", ".join(VIDEO_EXTENSIONS)}) in this folder')
-  named = [p for p in videos if p.stem == 'vid']
-  return (named or videos)[0]
+Recording = recording.Recording  # what every adapter returns (recording.py)
+VIDEO_EXTENSIONS = recording.VIDEO_EXTENSIONS
 
 
 def ubfc_rppg(root: Path) -> list[Recording]:
@@ -61,83 +38,10 @@ def ubfc_rppg(root: Path) -> list[Recording]:
     subject = re.match(r'subject(\d+)', folder.name).group(1)
     regions = folder / REGIONS_FILE  # the synthetic generator writes one
     recordings.append(Recording(
-        subject=subject, recording=folder.name, video=_find_video(folder), heart_file=gt,
+        subject=subject, recording=folder.name, video=recording.find_video(folder), heart_file=gt,
         load_heart=lambda gt=gt: heart_files.read_ubfc_heart(gt),
         frame_times=lambda gt=gt: heart_files.read_ubfc_ground_truth(gt)[2],
         regions=regions if regions.is_file() else None))
-  return recordings
-
-
-UBFC_PHYS_BVP_HZ = 64.0  # the Empatica E4 wristband's BVP rate (the dataset's paper)
-UBFC_PHYS_TASKS = {'T1': 'rest', 'T2': 'speech', 'T3': 'arithmetic'}
-
-
-def ubfc_phys(root: Path) -> list[Recording]:
-  """UBFC-Phys: `sN/vid_sN_TK.avi` and `sN/bvp_sN_TK.csv` per subject N and task K (T1
-  rest, T2 speech, T3 arithmetic: the clips' `task`). The BVP file holds one value per
-  line at 64 Hz (an Empatica E4 on the wrist), its first sample at the video's first frame."""
-  folders = sorted((p for p in Path(root).iterdir()
-                    if p.is_dir() and re.fullmatch(r's\d+', p.name)), key=lambda p: int(p.name[1:]))
-  if not folders:
-    raise InputError(root, 'no sN subject folders: not a UBFC-Phys layout')
-  recordings = []
-  for folder in folders:
-    videos = sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS
-                    and re.fullmatch(rf'vid_{folder.name}_T\d+', p.stem))
-    if not videos:
-      raise InputError(folder, f'no vid_{folder.name}_TK video in this folder')
-    for video in videos:
-      task = video.stem.rsplit('_', 1)[1]
-      bvp = folder / f'bvp_{folder.name}_{task}.csv'
-      recordings.append(Recording(
-          subject=folder.name[1:], recording=video.stem[len('vid_'):], video=video,
-          heart_file=bvp, load_heart=lambda bvp=bvp: heart_files.read_ppg(bvp, UBFC_PHYS_BVP_HZ),
-          meta={'task': UBFC_PHYS_TASKS.get(task, task)}))
-  return recordings
-
-
-COHFACE_PULSE_HZ = 256.0  # the contact PPG's rate (the dataset's documentation)
-
-
-def read_cohface_heart(path: Path) -> heart.HeartSeries:
-  """A COHFACE `data.hdf5`: `pulse` (a contact PPG) and `time` (seconds of each sample,
-  its first at the video's first frame); without `time`, samples at 256 Hz."""
-  import h5py  # here: only this layout needs HDF5
-  if not Path(path).is_file():
-    raise InputError(path, 'heart file not found')
-  try:
-    with h5py.File(path, 'r') as f:
-      if 'pulse' not in f:
-        raise InputError(path, f'no "pulse" dataset in the HDF5 file (it holds '
-                         f'{", ".join(sorted(f)) or "nothing"})')
-      pulse = np.asarray(f['pulse'][:], float).ravel()
-      t = np.asarray(f['time'][:], float).ravel() if 'time' in f else None
-  except OSError as e:
-    raise InputError(path, f'cannot read it as HDF5 ({e})') from None
-  if t is None or len(t) != len(pulse):
-    t = np.arange(len(pulse)) / COHFACE_PULSE_HZ
-  heart_files.no_nans(path, 'the pulse', pulse)
-  if len(pulse) < 10:
-    raise InputError(path, f'only {len(pulse)} pulse samples')
-  t = heart_files.repair_timestamps(t, path)
-  return heart.from_ppg(t - t[0], pulse)
-
-
-def cohface(root: Path) -> list[Recording]:
-  """COHFACE: `N/K/data.avi` and `N/K/data.hdf5` per subject N and session K (0-3), the HDF5
-  holding the contact PPG (`read_cohface_heart`). Recording `N-K`; the clips' `session`."""
-  subjects = sorted((p for p in Path(root).iterdir() if p.is_dir() and p.name.isdigit()),
-                    key=lambda p: int(p.name))
-  sessions = [k for n in subjects for k in sorted(n.iterdir()) if k.is_dir() and k.name.isdigit()]
-  if not sessions:
-    raise InputError(root, 'no N/K subject and session folders: not a COHFACE layout')
-  recordings = []
-  for folder in sessions:
-    h5 = folder / 'data.hdf5'
-    recordings.append(Recording(
-        subject=folder.parent.name, recording=f'{folder.parent.name}-{folder.name}',
-        video=_find_video(folder), heart_file=h5,
-        load_heart=lambda h5=h5: read_cohface_heart(h5), meta={'session': folder.name}))
   return recordings
 
 
@@ -310,8 +214,10 @@ def manifest(root: Path) -> list[Recording]:
 
 ADAPTERS: dict[str, Callable[[Path], list[Recording]]] = {
     'ubfc_rppg': ubfc_rppg,
-    'ubfc_phys': ubfc_phys,
-    'cohface': cohface,
+    'ubfc_phys': public_datasets.ubfc_phys,
+    'cohface': public_datasets.cohface,
+    'mmpd': public_datasets.mmpd,
+    'scamps': public_datasets.scamps,
     'pure': pure,
     'roi_mean_hr': roi_mean_hr,
     'manifest': manifest,

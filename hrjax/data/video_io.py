@@ -21,6 +21,7 @@ import imageio_ffmpeg
 import numpy as np
 from PIL import Image
 
+from hrjax.data import mat_files
 from hrjax.errors import InputError
 
 # imageio-ffmpeg warns when the frames' size differs from the stream's: a rotated phone video
@@ -32,7 +33,7 @@ READ_AHEAD = 4  # frames ffmpeg may decode ahead of the one in use
 @dataclasses.dataclass(frozen=True)
 class VideoInfo:
   path: str
-  fps: float  # 0 for an image folder: its frame times must come from elsewhere
+  fps: float  # 0 for an image folder or a MATLAB file: their frame times come from elsewhere
   width: int
   height: int
   duration_s: float
@@ -147,6 +148,9 @@ def probe(path: str | os.PathLike) -> VideoInfo:
       raise InputError(path, f'no image frames ({", ".join(IMAGE_EXTENSIONS)}) in this folder')
     h, w, _ = _read_image(files[0]).shape
     return VideoInfo(str(path), 0.0, w, h, 0.0, len(files))
+  if path.suffix.lower() == '.mat':
+    t, h, w, _ = mat_files.names_and_shapes(path)[mat_files.video_variable(path)]
+    return VideoInfo(str(path), 0.0, w, h, 0.0, t)
   reader, meta = _open(path)
   reader.close()
   return _info(path, meta)
@@ -178,12 +182,15 @@ def _iter_images(path: Path) -> Iterator[np.ndarray]:
 def iter_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
   """Decode frames one by one as `uint8 [H, W, 3]`.
 
-  `path` is a video file or a folder of image frames; raises InputError on a
-  broken stream or a video with no frames.
+  `path` is a video file, a folder of image frames or a MATLAB file holding them
+  (`mat_files`); raises InputError on a broken stream or a video with no frames.
   """
   path = Path(path)
   if path.is_dir():
     yield from _iter_images(path)
+    return
+  if path.suffix.lower() == '.mat':
+    yield from mat_files.read_frames(path)
     return
   yield from _decoded(path, *_open(path))
 
@@ -193,6 +200,8 @@ def open_video(path: str | os.PathLike) -> tuple[VideoInfo, Iterator[np.ndarray]
   path = Path(path)
   if path.is_dir():
     return probe(path), _iter_images(path)
+  if path.suffix.lower() == '.mat':
+    return probe(path), iter_frames(path)
   reader, meta = _open(path)
   try:
     info = _info(path, meta)

@@ -1,0 +1,142 @@
+"""Adapters for public rPPG datasets: UBFC-Phys, COHFACE, MMPD and SCAMPS.
+
+Each finds a dataset's recordings in its published layout and reads its heart
+signal; the facts (file names, sample rates, clocks) are in docs/data.md with
+where they come from. `adapters.ADAPTERS` selects them by name.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from hrjax.data import heart_files, mat_files
+from hrjax.data import heart_series as heart
+from hrjax.data.recording import VIDEO_EXTENSIONS, Recording, find_video
+from hrjax.errors import InputError
+
+UBFC_PHYS_BVP_HZ = 64.0  # the Empatica E4 wristband's BVP rate (the dataset's paper)
+UBFC_PHYS_TASKS = {'T1': 'rest', 'T2': 'speech', 'T3': 'arithmetic'}
+
+
+def ubfc_phys(root: Path) -> list[Recording]:
+  """UBFC-Phys: `sN/vid_sN_TK.avi` and `sN/bvp_sN_TK.csv` per subject N and task K (T1
+  rest, T2 speech, T3 arithmetic: the clips' `task`). The BVP file holds one value per
+  line at 64 Hz (an Empatica E4 on the wrist), its first sample at the video's first frame."""
+  folders = sorted((p for p in Path(root).iterdir()
+                    if p.is_dir() and re.fullmatch(r's\d+', p.name)), key=lambda p: int(p.name[1:]))
+  if not folders:
+    raise InputError(root, 'no sN subject folders: not a UBFC-Phys layout')
+  recordings = []
+  for folder in folders:
+    videos = sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS
+                    and re.fullmatch(rf'vid_{folder.name}_T\d+', p.stem))
+    if not videos:
+      raise InputError(folder, f'no vid_{folder.name}_TK video in this folder')
+    for video in videos:
+      task = video.stem.rsplit('_', 1)[1]
+      bvp = folder / f'bvp_{folder.name}_{task}.csv'
+      recordings.append(Recording(
+          subject=folder.name[1:], recording=video.stem[len('vid_'):], video=video,
+          heart_file=bvp, load_heart=lambda bvp=bvp: heart_files.read_ppg(bvp, UBFC_PHYS_BVP_HZ),
+          meta={'task': UBFC_PHYS_TASKS.get(task, task)}))
+  return recordings
+
+
+COHFACE_PULSE_HZ = 256.0  # the contact PPG's rate (the dataset's documentation)
+
+
+def read_cohface_heart(path: Path) -> heart.HeartSeries:
+  """A COHFACE `data.hdf5`: `pulse` (a contact PPG) and `time` (seconds of each sample,
+  its first at the video's first frame); without `time`, samples at 256 Hz."""
+  import h5py  # here: only this layout needs HDF5
+  if not Path(path).is_file():
+    raise InputError(path, 'heart file not found')
+  try:
+    with h5py.File(path, 'r') as f:
+      if 'pulse' not in f:
+        raise InputError(path, f'no "pulse" dataset in the HDF5 file (it holds '
+                         f'{", ".join(sorted(f)) or "nothing"})')
+      pulse = np.asarray(f['pulse'][:], float).ravel()
+      t = np.asarray(f['time'][:], float).ravel() if 'time' in f else None
+  except OSError as e:
+    raise InputError(path, f'cannot read it as HDF5 ({e})') from None
+  if t is None or len(t) != len(pulse):
+    t = np.arange(len(pulse)) / COHFACE_PULSE_HZ
+  heart_files.no_nans(path, 'the pulse', pulse)
+  if len(pulse) < 10:
+    raise InputError(path, f'only {len(pulse)} pulse samples')
+  t = heart_files.repair_timestamps(t, path)
+  return heart.from_ppg(t - t[0], pulse)
+
+
+def cohface(root: Path) -> list[Recording]:
+  """COHFACE: `N/K/data.avi` and `N/K/data.hdf5` per subject N and session K (0-3), the HDF5
+  holding the contact PPG (`read_cohface_heart`). Recording `N-K`; the clips' `session`."""
+  subjects = sorted((p for p in Path(root).iterdir() if p.is_dir() and p.name.isdigit()),
+                    key=lambda p: int(p.name))
+  sessions = [k for n in subjects for k in sorted(n.iterdir()) if k.is_dir() and k.name.isdigit()]
+  if not sessions:
+    raise InputError(root, 'no N/K subject and session folders: not a COHFACE layout')
+  recordings = []
+  for folder in sessions:
+    h5 = folder / 'data.hdf5'
+    recordings.append(Recording(
+        subject=folder.parent.name, recording=f'{folder.parent.name}-{folder.name}',
+        video=find_video(folder), heart_file=h5,
+        load_heart=lambda h5=h5: read_cohface_heart(h5), meta={'session': folder.name}))
+  return recordings
+
+
+MAT_FPS = 30.0  # MMPD's and SCAMPS's videos (their papers); the files hold no frame times
+MMPD_LABELS = ('light', 'motion', 'exercise', 'skin_color', 'gender', 'glasser', 'hair_cover',
+               'makeup')
+
+
+def read_mat_pulse(path: Path, variable: str, fps: float = MAT_FPS) -> heart.HeartSeries:
+  """A pulse stored beside the frames in a MATLAB file, its samples spread evenly over the
+  frames' span (both datasets store one per frame; their loaders stretch it so too)."""
+  frames = mat_files.frame_count(path)
+  ppg = np.asarray(mat_files.read_variable(path, variable), float).ravel()
+  heart_files.no_nans(path, f'the pulse ({variable})', ppg)
+  if len(ppg) < 10:
+    raise InputError(path, f'only {len(ppg)} pulse samples in {variable!r}')
+  return heart.from_ppg(np.arange(len(ppg)) * (frames / fps) / len(ppg), ppg)
+
+
+def _mat_recording(path: Path, subject: str, pulse: str, labels: tuple = ()) -> Recording:
+  return Recording(
+      subject=subject, recording=path.stem, video=path, heart_file=path,
+      load_heart=lambda: read_mat_pulse(path, pulse),
+      frame_times=lambda: np.arange(mat_files.frame_count(path)) / MAT_FPS,
+      meta={k: v for k in labels if (v := mat_files.read_label(path, k))})
+
+
+def mmpd(root: Path) -> list[Recording]:
+  """MMPD (and mini-MMPD): `subjectN/pN_K.mat` (MATLAB v5), each holding `video` (frames in
+  [0, 1], 30 fps), `GT_ppg` (the oximeter's pulse, as many samples as frames) and labels
+  (light, motion, exercise, skin_color, ...: every clip's row carries them)."""
+  folders = sorted((p for p in Path(root).iterdir()
+                    if p.is_dir() and re.fullmatch(r'subject\d+', p.name)),
+                   key=lambda p: int(p.name[len('subject'):]))
+  if not folders:
+    raise InputError(root, 'no subjectN folders: not an MMPD layout')
+  recordings = []
+  for folder in folders:
+    n = folder.name[len('subject'):]
+    mats = sorted(folder.glob(f'p{n}_*.mat'), key=lambda p: int(re.findall(r'\d+', p.stem)[-1]))
+    if not mats:
+      raise InputError(folder, f'no p{n}_K.mat files in this folder')
+    recordings += [_mat_recording(m, n, 'GT_ppg', MMPD_LABELS) for m in mats]
+  return recordings
+
+
+def scamps(root: Path) -> list[Recording]:
+  """SCAMPS (synthetic faces): `P000001.mat` ... (MATLAB v7.3), each a different synthetic
+  person: `Xsub` (frames in [0, 1], 30 fps) and `d_ppg` (the pulse, one sample a frame)."""
+  mats = sorted(p for p in Path(root).iterdir() if p.suffix.lower() == '.mat')
+  if not mats:
+    raise InputError(root, 'no .mat files: not a SCAMPS layout')
+  return [_mat_recording(m, m.stem, 'd_ppg') for m in mats]
