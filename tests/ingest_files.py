@@ -14,6 +14,7 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 from PIL import Image
+from scipy import signal
 
 from hrjax.data import heart_series as heart
 from hrjax.data.synthetic import ecg
@@ -240,3 +241,21 @@ def write_pure(root: Path, session: str, beats: np.ndarray, n: int) -> None:
                            for s, v in zip(wave_t, wave)],
           '/Image': [{'Timestamp': ns} for ns in image_ns]}
   (folder / f'{session}.json').write_text(json.dumps(data))
+
+
+def peak_offsets(split, rows: np.ndarray, beats: np.ndarray, channel: str,
+                 video_t0: float = 0.0) -> np.ndarray:
+  """Frames between each expected wave peak (R-peak + arrival, from the true beats) and the
+  nearest peak of the video's darkening or of the stored pulse, over the clips where `rows`
+  is true (a store's split); clip edges left out."""
+  offsets = []
+  for i in np.flatnonzero(rows):
+    if channel == 'video':
+      x = -np.asarray(split.video[i], float).mean((1, 2, 3))
+    else:
+      x = np.asarray(split.heart[i, :, 0])
+    found, _ = signal.find_peaks(x, distance=8, prominence=0.3 * np.ptp(x))
+    expected = (beats + heart.PULSE_ARRIVAL_S - video_t0 - split.rows[i]['start_s']) * FPS
+    expected = expected[(expected > 3) & (expected < len(x) - 4)]
+    offsets += [float(np.min(np.abs(found - e))) if len(found) else 99.0 for e in expected]
+  return np.array(offsets)

@@ -11,7 +11,6 @@ import pytest
 from scipy import signal
 
 from hrjax.data import adapters, clip_store, extract, heart_files, video_io
-from hrjax.data import heart_series as heart
 from hrjax.errors import InputError
 from tests import ingest_files as files
 
@@ -27,23 +26,7 @@ def _extract(dataset, root, store, **kw):
 def _peak_offsets(split, subject: str, beats: np.ndarray, video_t0: float, channel: str):
   """Frames between each expected wave peak (R-peak + arrival, from the true beats) and the
   nearest peak of the clip's video darkening or stored pulse; clip edges left out."""
-  return _peak_offsets_of(split, np.array(split.subjects) == subject, beats, channel, video_t0)
-
-
-def _peak_offsets_of(split, rows: np.ndarray, beats: np.ndarray, channel: str,
-                     video_t0: float = 0.0):
-  """`_peak_offsets` over the clips where `rows` is true."""
-  offsets = []
-  for i in np.flatnonzero(rows):
-    if channel == 'video':
-      x = -np.asarray(split.video[i], float).mean((1, 2, 3))
-    else:
-      x = np.asarray(split.heart[i, :, 0])
-    found, _ = signal.find_peaks(x, distance=8, prominence=0.3 * np.ptp(x))
-    expected = (beats + heart.PULSE_ARRIVAL_S - video_t0 - split.rows[i]['start_s']) * files.FPS
-    expected = expected[(expected > 3) & (expected < len(x) - 4)]
-    offsets += [float(np.min(np.abs(found - e))) if len(found) else 99.0 for e in expected]
-  return np.array(offsets)
+  return files.peak_offsets(split, np.array(split.subjects) == subject, beats, channel, video_t0)
 
 
 def test_codecs_decode_to_the_same_frames(tmp_path):
@@ -133,72 +116,6 @@ def test_ubfc_and_pure_layouts_align(tmp_path):
       beats = files.beats_for(5, s + (10 if dataset == 'pure' else 0))
       offsets = _peak_offsets(split, str(s), beats, 0.0, 'pulse')
       assert len(offsets) >= 3 and offsets.max() <= 1.0, (dataset, s, offsets)
-
-
-def test_ubfc_phys_layout_aligns_and_keeps_the_task(tmp_path):
-  root = tmp_path / 'ubfc-phys'
-  for s, task in ((1, 'T1'), (1, 'T3'), (2, 'T2')):
-    files.write_ubfc_phys(root, s, task, files.beats_for(5, 10 * s + int(task[1])), 150)
-  summary = _extract('ubfc_phys', root, tmp_path / 'store')
-  assert [r['recording'] for r in summary['taken']] == ['s1_T1', 's1_T3', 's2_T2']
-  split = clip_store.open_split(tmp_path / 'store', 'test')
-  tasks = {(r['subject'], r['recording']): r['task'] for r in split.rows}
-  assert tasks == {('1', 's1_T1'): 'rest', ('1', 's1_T3'): 'arithmetic',
-                   ('2', 's2_T2'): 'speech'}
-  for s, task in ((1, 'T1'), (1, 'T3'), (2, 'T2')):  # each recording its own beats
-    rows = np.array([r['recording'] == f's{s}_{task}' for r in split.rows])
-    for channel in ('video', 'pulse'):
-      offsets = _peak_offsets_of(split, rows, files.beats_for(5, 10 * s + int(task[1])), channel)
-      assert len(offsets) >= 3 and offsets.max() <= 1.0, (s, task, channel, offsets)
-  (root / 's2' / 'bvp_s2_T2.csv').unlink()
-  with pytest.raises(InputError, match='bvp_s2_T2.csv'):
-    _extract('ubfc_phys', root, tmp_path / 'broken')
-  assert not (tmp_path / 'broken').exists()
-
-
-def test_cohface_layout_aligns_and_names_a_broken_hdf5(tmp_path):
-  root = tmp_path / 'cohface'
-  for s, k in ((1, 0), (1, 2), (2, 1)):
-    files.write_cohface(root, s, k, files.beats_for(5, 10 * s + k), 150)
-  summary = _extract('cohface', root, tmp_path / 'store')
-  assert [r['recording'] for r in summary['taken']] == ['1-0', '1-2', '2-1']
-  split = clip_store.open_split(tmp_path / 'store', 'test')
-  assert {r['recording']: r['session'] for r in split.rows} == {'1-0': '0', '1-2': '2',
-                                                                '2-1': '1'}
-  for s, k in ((1, 0), (1, 2), (2, 1)):
-    rows = np.array([r['recording'] == f'{s}-{k}' for r in split.rows])
-    for channel in ('video', 'pulse'):
-      offsets = _peak_offsets_of(split, rows, files.beats_for(5, 10 * s + k), channel)
-      assert len(offsets) >= 3 and offsets.max() <= 1.0, (s, k, channel, offsets)
-  (root / '2' / '1' / 'data.hdf5').write_bytes(b'not hdf5 at all')
-  with pytest.raises(InputError, match=r'data.hdf5: cannot read it as HDF5'):
-    _extract('cohface', root, tmp_path / 'broken')
-  assert not (tmp_path / 'broken').exists()
-
-
-def test_mmpd_and_scamps_read_frames_and_pulse_from_matlab_files(tmp_path):
-  light = dict(light='LED-low', motion='Stationary', skin_color=np.array([[5]]))
-  for s, k in ((1, 0), (1, 1), (2, 0)):
-    files.write_mmpd(tmp_path / 'mmpd', s, k, files.beats_for(5, 10 * s + k), 150, **light)
-  for i in (1, 2):
-    files.write_scamps(tmp_path / 'scamps', f'P00000{i}', files.beats_for(5, 50 + i), 150)
-  expected = {'mmpd': {('1', 'p1_0'): 10, ('1', 'p1_1'): 11, ('2', 'p2_0'): 20},
-              'scamps': {('P000001', 'P000001'): 51, ('P000002', 'P000002'): 52}}
-  for dataset, seeds in expected.items():
-    _extract(dataset, tmp_path / dataset, tmp_path / f'{dataset}-store')
-    split = clip_store.open_split(tmp_path / f'{dataset}-store', 'test')
-    assert {(r['subject'], r['recording']) for r in split.rows} == set(seeds)
-    for (_, name), seed in seeds.items():
-      rows = np.array([r['recording'] == name for r in split.rows])
-      for channel in ('video', 'pulse'):
-        offsets = _peak_offsets_of(split, rows, files.beats_for(5, seed), channel)
-        assert len(offsets) >= 3 and offsets.max() <= 1.0, (dataset, name, channel, offsets)
-  mmpd = clip_store.open_split(tmp_path / 'mmpd-store', 'test').rows[0]
-  assert (mmpd['light'], mmpd['motion'], mmpd['skin_color']) == ('LED-low', 'Stationary', '5')
-  (tmp_path / 'mmpd' / 'subject2' / 'p2_0.mat').write_bytes(b'MATLAB 5.0 MAT-file, broken')
-  with pytest.raises(InputError, match=r'p2_0.mat: cannot read it as a MATLAB file'):
-    _extract('mmpd', tmp_path / 'mmpd', tmp_path / 'broken')
-  assert not (tmp_path / 'broken').exists()
 
 
 def _broken_ubfc(root):
