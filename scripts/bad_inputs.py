@@ -181,6 +181,9 @@ def _table_cases(base: Path):
   shutil.move(base / 'scamps-v5' / 'subject1' / 'p1_0.mat', base / 'scamps' / 'P000002.mat')
   yield _extract('SCAMPS: an MMPD file among them (no d_ppg)', 'scamps', base / 'scamps',
                  ['--crop', 'none'], base)
+  files.write_ibvp(base / 'ibvp', 'p01_a', files.beats_for(5, 0), 150)
+  (base / 'ibvp' / 'p01_a' / 'p01_a_bvp.csv').write_text('BVP,SQ,SQ1,SQ2\n0.1,0,0,nan\n')
+  yield _extract('iBVP: a BVP file of one row', 'ibvp', base / 'ibvp', ['--crop', 'none'], base)
 
 
 def quirk_cases(base: Path):

@@ -228,6 +228,18 @@ def write_scamps(root: Path, name: str, beats: np.ndarray, n: int) -> Path:
   return path
 
 
+def write_ibvp(root: Path, session: str, beats: np.ndarray, n: int) -> None:
+  """`root/pXX_Y/pXX_Y_rgb/NNNN.bmp` + `root/pXX_Y/pXX_Y_bvp.csv` (a header, the BVP first,
+  three more columns) as iBVP holds them; the BVP at 250 Hz over the frames' span."""
+  folder = root / session
+  (folder / f'{session}_rgb').mkdir(parents=True, exist_ok=True)
+  for i, frame in enumerate(face_frames(n, beats=beats)):
+    Image.fromarray(frame).save(folder / f'{session}_rgb' / f'{i:04d}.bmp')
+  t = np.arange(0, n / FPS, 1 / 250.0)
+  rows = ''.join(f'{v:.5f},0,0,0.9\n' for v in blood_volume(t, beats))
+  (folder / f'{session}_bvp.csv').write_text('BVP,SQ,SQ1,SQ2\n' + rows)
+
+
 def write_pure(root: Path, session: str, beats: np.ndarray, n: int) -> None:
   """`root/NN-MM/NN-MM/Image<ns>.png` + `root/NN-MM/NN-MM.json` as PURE stores them."""
   folder = root / session

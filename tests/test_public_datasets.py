@@ -1,4 +1,4 @@
-"""The public datasets' layouts (UBFC-Phys, COHFACE, MMPD, SCAMPS): each from a tiny folder
+"""The public datasets' layouts (UBFC-Phys, COHFACE, MMPD, SCAMPS, iBVP): each from a tiny folder
 written here in the real layout, its clips on the heart signal within one frame, and a
 broken variant that stops extraction naming the file and leaves no store."""
 
@@ -80,4 +80,25 @@ def test_mmpd_and_scamps_read_frames_and_pulse_from_matlab_files(tmp_path):
   (tmp_path / 'mmpd' / 'subject2' / 'p2_0.mat').write_bytes(b'MATLAB 5.0 MAT-file, broken')
   with pytest.raises(InputError, match=r'p2_0.mat: cannot read it as a MATLAB file'):
     _extract('mmpd', tmp_path / 'mmpd', tmp_path / 'broken')
+  assert not (tmp_path / 'broken').exists()
+
+
+def test_ibvp_layout_aligns_and_names_a_missing_frame_folder(tmp_path):
+  root = tmp_path / 'ibvp'
+  sessions = {'p01_a': 1, 'p01_b': 2, 'p02_a': 3}
+  for name, seed in sessions.items():
+    files.write_ibvp(root, name, files.beats_for(5, seed), 150)
+  summary = _extract('ibvp', root, tmp_path / 'store')
+  assert [r['recording'] for r in summary['taken']] == list(sessions)
+  split = clip_store.open_split(tmp_path / 'store', 'test')
+  assert {r['recording']: r['subject'] for r in split.rows} == {'p01_a': '01', 'p01_b': '01',
+                                                                'p02_a': '02'}
+  for name, seed in sessions.items():
+    rows = np.array([r['recording'] == name for r in split.rows])
+    for channel in ('video', 'pulse'):
+      offsets = files.peak_offsets(split, rows, files.beats_for(5, seed), channel)
+      assert len(offsets) >= 3 and offsets.max() <= 1.0, (name, channel, offsets)
+  (root / 'p02_a' / 'p02_a_rgb').rename(root / 'p02_a' / 'frames')
+  with pytest.raises(InputError, match='p02_a: no p02_a_rgb folder of RGB frames'):
+    _extract('ibvp', root, tmp_path / 'broken')
   assert not (tmp_path / 'broken').exists()

@@ -218,6 +218,7 @@ ADAPTERS: dict[str, Callable[[Path], list[Recording]]] = {
     'cohface': public_datasets.cohface,
     'mmpd': public_datasets.mmpd,
     'scamps': public_datasets.scamps,
+    'ibvp': public_datasets.ibvp,
     'pure': pure,
     'roi_mean_hr': roi_mean_hr,
     'manifest': manifest,

@@ -1,4 +1,4 @@
-"""Adapters for public rPPG datasets: UBFC-Phys, COHFACE, MMPD and SCAMPS.
+"""Adapters for public rPPG datasets: UBFC-Phys, COHFACE, MMPD, SCAMPS and iBVP.
 
 Each finds a dataset's recordings in its published layout and reads its heart
 signal; the facts (file names, sample rates, clocks) are in docs/data.md with
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hrjax.data import heart_files, mat_files
+from hrjax.data import heart_files, mat_files, video_io
 from hrjax.data import heart_series as heart
 from hrjax.data.recording import VIDEO_EXTENSIONS, Recording, find_video
 from hrjax.errors import InputError
@@ -140,3 +140,37 @@ def scamps(root: Path) -> list[Recording]:
   if not mats:
     raise InputError(root, 'no .mat files: not a SCAMPS layout')
   return [_mat_recording(m, m.stem, 'd_ppg') for m in mats]
+
+
+IBVP_FPS = 30.0  # iBVP's RGB camera (the dataset's paper); its frames are image files
+
+
+def read_ibvp_heart(path: Path, frames: int) -> heart.HeartSeries:
+  """An iBVP `pXX_Y_bvp.csv` (a header row; the BVP in the first column), its samples spread
+  evenly over the span of the session's `frames` frames, as the peers' loader stretches it."""
+  table = heart_files.read_table(path)
+  bvp = table[:, 0]
+  heart_files.no_nans(path, 'the BVP', bvp)
+  if len(bvp) < 10:
+    raise InputError(path, f'only {len(bvp)} BVP samples')
+  return heart.from_ppg(np.arange(len(bvp)) * (frames / IBVP_FPS) / len(bvp), bvp)
+
+
+def ibvp(root: Path) -> list[Recording]:
+  """iBVP: per session `pXX_Y/` (subject XX, session Y) the RGB frames `pXX_Y_rgb/*.bmp`
+  (30 fps; the thermal `pXX_Y_t/` is not read) and `pXX_Y_bvp.csv` (the BVP first)."""
+  sessions = sorted(p for p in Path(root).iterdir()
+                    if p.is_dir() and re.fullmatch(r'p\d+_\w+', p.name))
+  if not sessions:
+    raise InputError(root, 'no pXX_Y session folders: not an iBVP layout')
+  recordings = []
+  for folder in sessions:
+    frames_dir, bvp = folder / f'{folder.name}_rgb', folder / f'{folder.name}_bvp.csv'
+    if not frames_dir.is_dir():
+      raise InputError(folder, f'no {frames_dir.name} folder of RGB frames')
+    count = lambda d=frames_dir: len(video_io.image_files(d))
+    recordings.append(Recording(
+        subject=folder.name.split('_')[0][1:], recording=folder.name, video=frames_dir,
+        heart_file=bvp, load_heart=lambda bvp=bvp, count=count: read_ibvp_heart(bvp, count()),
+        frame_times=lambda count=count: np.arange(count()) / IBVP_FPS))
+  return recordings
