@@ -184,6 +184,10 @@ def _table_cases(base: Path):
   files.write_ibvp(base / 'ibvp', 'p01_a', files.beats_for(5, 0), 150)
   (base / 'ibvp' / 'p01_a' / 'p01_a_bvp.csv').write_text('BVP,SQ,SQ1,SQ2\n0.1,0,0,nan\n')
   yield _extract('iBVP: a BVP file of one row', 'ibvp', base / 'ibvp', ['--crop', 'none'], base)
+  files.write_vipl(base / 'vipl', 1, 1, 1, files.beats_for(5, 0), 150)
+  (base / 'vipl' / 'p1' / 'v1' / 'source1' / 'wave.csv').unlink()
+  yield _extract('VIPL-HR: a camera folder without wave.csv', 'vipl_hr', base / 'vipl',
+                 ['--crop', 'none'], base)
 
 
 def quirk_cases(base: Path):

@@ -240,6 +240,16 @@ def write_ibvp(root: Path, session: str, beats: np.ndarray, n: int) -> None:
   (folder / f'{session}_bvp.csv').write_text('BVP,SQ,SQ1,SQ2\n' + rows)
 
 
+def write_vipl(root: Path, subject: int, scenario: int, source: int, beats: np.ndarray,
+               n: int) -> None:
+  """`root/pN/vM/sourceK/video.avi` + `wave.csv` (a header, one BVP value a line at 60 Hz)."""
+  folder = root / f'p{subject}' / f'v{scenario}' / f'source{source}'
+  write_video(folder / 'video.avi', face_frames(n, beats=beats), 'mpeg4')
+  t = np.arange(0, n / FPS, 1 / 60.0)
+  (folder / 'wave.csv').write_text('Wave\n' + ''.join(
+      f'{60 + 20 * v:.3f}\n' for v in blood_volume(t, beats)))
+
+
 def write_pure(root: Path, session: str, beats: np.ndarray, n: int) -> None:
   """`root/NN-MM/NN-MM/Image<ns>.png` + `root/NN-MM/NN-MM.json` as PURE stores them."""
   folder = root / session

@@ -1,4 +1,5 @@
-"""The public datasets' layouts (UBFC-Phys, COHFACE, MMPD, SCAMPS, iBVP): each from a tiny folder
+"""The public datasets' layouts (UBFC-Phys, COHFACE, MMPD, SCAMPS, iBVP,
+VIPL-HR): each from a tiny folder
 written here in the real layout, its clips on the heart signal within one frame, and a
 broken variant that stops extraction naming the file and leaves no store."""
 
@@ -101,4 +102,27 @@ def test_ibvp_layout_aligns_and_names_a_missing_frame_folder(tmp_path):
   (root / 'p02_a' / 'p02_a_rgb').rename(root / 'p02_a' / 'frames')
   with pytest.raises(InputError, match='p02_a: no p02_a_rgb folder of RGB frames'):
     _extract('ibvp', root, tmp_path / 'broken')
+  assert not (tmp_path / 'broken').exists()
+
+
+def test_vipl_hr_layout_reads_the_rgb_cameras_and_keeps_scenario_and_source(tmp_path):
+  root = tmp_path / 'vipl'
+  kept = {(1, 1, 1): 1, (1, 2, 3): 2, (2, 1, 2): 3}
+  for (p, v, s), seed in kept.items():
+    files.write_vipl(root, p, v, s, files.beats_for(5, seed), 150)
+  files.write_vipl(root, 2, 1, 4, files.beats_for(5, 9), 150)  # near-infrared: left out
+  summary = _extract('vipl_hr', root, tmp_path / 'store')
+  assert [r['recording'] for r in summary['taken']] == ['p1-v1-source1', 'p1-v2-source3',
+                                                         'p2-v1-source2']
+  split = clip_store.open_split(tmp_path / 'store', 'test')
+  assert {(r['scenario'], r['source']) for r in split.rows} == {
+      ('v1', 'source1'), ('v2', 'source3'), ('v1', 'source2')}
+  for (p, v, s), seed in kept.items():
+    rows = np.array([r['recording'] == f'p{p}-v{v}-source{s}' for r in split.rows])
+    for channel in ('video', 'pulse'):
+      offsets = files.peak_offsets(split, rows, files.beats_for(5, seed), channel)
+      assert len(offsets) >= 3 and offsets.max() <= 1.0, (p, v, s, channel, offsets)
+  (root / 'p2' / 'v1' / 'source2' / 'wave.csv').write_text('Wave\n')
+  with pytest.raises(InputError, match='wave.csv'):
+    _extract('vipl_hr', root, tmp_path / 'broken')
   assert not (tmp_path / 'broken').exists()

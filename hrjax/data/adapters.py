@@ -219,6 +219,7 @@ ADAPTERS: dict[str, Callable[[Path], list[Recording]]] = {
     'mmpd': public_datasets.mmpd,
     'scamps': public_datasets.scamps,
     'ibvp': public_datasets.ibvp,
+    'vipl_hr': public_datasets.vipl_hr,
     'pure': pure,
     'roi_mean_hr': roi_mean_hr,
     'manifest': manifest,

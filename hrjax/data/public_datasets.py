@@ -1,4 +1,4 @@
-"""Adapters for public rPPG datasets: UBFC-Phys, COHFACE, MMPD, SCAMPS and iBVP.
+"""Adapters for public rPPG datasets: UBFC-Phys, COHFACE, MMPD, SCAMPS, iBVP and VIPL-HR.
 
 Each finds a dataset's recordings in its published layout and reads its heart
 signal; the facts (file names, sample rates, clocks) are in docs/data.md with
@@ -173,4 +173,44 @@ def ibvp(root: Path) -> list[Recording]:
         subject=folder.name.split('_')[0][1:], recording=folder.name, video=frames_dir,
         heart_file=bvp, load_heart=lambda bvp=bvp, count=count: read_ibvp_heart(bvp, count()),
         frame_times=lambda count=count: np.arange(count()) / IBVP_FPS))
+  return recordings
+
+
+VIPL_RGB_SOURCES = ('source1', 'source2', 'source3')  # source4 is the near-infrared camera
+
+
+def read_vipl_heart(path: Path, video: Path) -> heart.HeartSeries:
+  """A VIPL-HR `wave.csv` (a header, then one BVP value a line), its samples spread evenly
+  over the video's span (its container's frame count and rate), as the peers' loaders do."""
+  bvp = heart_files.read_table(path)[:, 0]
+  heart_files.no_nans(path, 'the BVP', bvp)
+  if len(bvp) < 10:
+    raise InputError(path, f'only {len(bvp)} BVP samples')
+  info = video_io.probe(video)
+  return heart.from_ppg(np.arange(len(bvp)) * (info.frames / info.fps) / len(bvp), bvp)
+
+
+def vipl_hr(root: Path) -> list[Recording]:
+  """VIPL-HR: `pN/vM/sourceK/video.avi` with `wave.csv` beside it, per subject N, scenario
+  M (1-9) and camera K; the RGB cameras (sources 1-3) only. The clips' `scenario` and
+  `source` say which."""
+  subjects = sorted((p for p in Path(root).iterdir()
+                     if p.is_dir() and re.fullmatch(r'p\d+', p.name)),
+                    key=lambda p: int(p.name[1:]))
+  if not subjects:
+    raise InputError(root, 'no pN subject folders: not a VIPL-HR layout')
+  recordings = []
+  for subject in subjects:
+    for scenario in sorted(p for p in subject.iterdir() if re.fullmatch(r'v\d+', p.name)):
+      for source in (scenario / s for s in VIPL_RGB_SOURCES):
+        if not source.is_dir():
+          continue
+        video, wave = find_video(source), source / 'wave.csv'
+        recordings.append(Recording(
+            subject=subject.name[1:], recording=f'{subject.name}-{scenario.name}-{source.name}',
+            video=video, heart_file=wave,
+            load_heart=lambda wave=wave, video=video: read_vipl_heart(wave, video),
+            meta={'scenario': scenario.name, 'source': source.name}))
+  if not recordings:
+    raise InputError(root, 'no pN/vM/sourceK folders of an RGB camera (source1-3)')
   return recordings
