@@ -188,6 +188,11 @@ def _table_cases(base: Path):
   (base / 'vipl' / 'p1' / 'v1' / 'source1' / 'wave.csv').unlink()
   yield _extract('VIPL-HR: a camera folder without wave.csv', 'vipl_hr', base / 'vipl',
                  ['--crop', 'none'], base)
+  files.write_lgi(base / 'lgi', 'alex', 'resting', files.beats_for(5, 0), 150)
+  xml = base / 'lgi' / 'alex' / 'alex_resting' / 'cms50_stream_handler.xml'
+  xml.write_text(xml.read_text()[:300])
+  yield _extract('LGI-PPGI: a cut-off oximeter XML', 'lgi_ppgi', base / 'lgi', ['--crop', 'none'],
+                 base)
 
 
 def quirk_cases(base: Path):

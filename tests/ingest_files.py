@@ -250,6 +250,22 @@ def write_vipl(root: Path, subject: int, scenario: int, source: int, beats: np.n
       f'{60 + 20 * v:.3f}\n' for v in blood_volume(t, beats)))
 
 
+def write_lgi(root: Path, name: str, session: str, beats: np.ndarray, n: int) -> None:
+  """`root/NAME/NAME_SESSION/cv_camera_sensor_stream_handler.avi` + `cms50_stream_handler.xml`:
+  entries `valueK` holding `value0` (a count), `value1` (the rate), `value2` (the trace)
+  at 60 Hz; one entry without numbers, as the real streams have."""
+  folder = root / name / f'{name}_{session}'
+  write_video(folder / 'cv_camera_sensor_stream_handler.avi', face_frames(n, beats=beats),
+              'mpeg4')
+  t = np.arange(0, n / FPS, 1 / 60.0)
+  entries = [f'<value{i}><value0>{i}</value0><value1>72</value1><value2>{50 + 40 * v:.2f}'
+             f'</value2></value{i}>' for i, v in enumerate(blood_volume(t, beats))]
+  entries.append(f'<value{len(t)}><value0>\n</value0></value{len(t)}>')
+  (folder / 'cms50_stream_handler.xml').write_text(
+      '<?xml version="1.0"?>\n<boost_serialization>' + ''.join(entries) +
+      '</boost_serialization>\n')
+
+
 def write_pure(root: Path, session: str, beats: np.ndarray, n: int) -> None:
   """`root/NN-MM/NN-MM/Image<ns>.png` + `root/NN-MM/NN-MM.json` as PURE stores them."""
   folder = root / session

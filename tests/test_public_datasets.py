@@ -1,5 +1,5 @@
 """The public datasets' layouts (UBFC-Phys, COHFACE, MMPD, SCAMPS, iBVP,
-VIPL-HR): each from a tiny folder
+VIPL-HR, LGI-PPGI): each from a tiny folder
 written here in the real layout, its clips on the heart signal within one frame, and a
 broken variant that stops extraction naming the file and leaves no store."""
 
@@ -125,4 +125,25 @@ def test_vipl_hr_layout_reads_the_rgb_cameras_and_keeps_scenario_and_source(tmp_
   (root / 'p2' / 'v1' / 'source2' / 'wave.csv').write_text('Wave\n')
   with pytest.raises(InputError, match='wave.csv'):
     _extract('vipl_hr', root, tmp_path / 'broken')
+  assert not (tmp_path / 'broken').exists()
+
+
+def test_lgi_ppgi_layout_reads_the_oximeter_xml(tmp_path):
+  root = tmp_path / 'lgi'
+  kept = {('alex', 'resting'): 1, ('alex', 'talk'): 2, ('cpi', 'gym'): 3}
+  for (name, session), seed in kept.items():
+    files.write_lgi(root, name, session, files.beats_for(5, seed), 150)
+  summary = _extract('lgi_ppgi', root, tmp_path / 'store')
+  assert [r['recording'] for r in summary['taken']] == ['alex_resting', 'alex_talk', 'cpi_gym']
+  split = clip_store.open_split(tmp_path / 'store', 'test')
+  assert {(r['subject'], r['session']) for r in split.rows} == set(kept)
+  for (name, session), seed in kept.items():
+    rows = np.array([r['recording'] == f'{name}_{session}' for r in split.rows])
+    for channel in ('video', 'pulse'):
+      offsets = files.peak_offsets(split, rows, files.beats_for(5, seed), channel)
+      assert len(offsets) >= 3 and offsets.max() <= 1.0, (name, session, channel, offsets)
+  xml = root / 'cpi' / 'cpi_gym' / 'cms50_stream_handler.xml'
+  xml.write_text(xml.read_text()[:200])
+  with pytest.raises(InputError, match='cms50_stream_handler.xml: not well-formed XML'):
+    _extract('lgi_ppgi', root, tmp_path / 'broken')
   assert not (tmp_path / 'broken').exists()

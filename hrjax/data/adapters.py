@@ -220,6 +220,7 @@ ADAPTERS: dict[str, Callable[[Path], list[Recording]]] = {
     'scamps': public_datasets.scamps,
     'ibvp': public_datasets.ibvp,
     'vipl_hr': public_datasets.vipl_hr,
+    'lgi_ppgi': public_datasets.lgi_ppgi,
     'pure': pure,
     'roi_mean_hr': roi_mean_hr,
     'manifest': manifest,

@@ -1,4 +1,5 @@
-"""Adapters for public rPPG datasets: UBFC-Phys, COHFACE, MMPD, SCAMPS, iBVP and VIPL-HR.
+"""Adapters for public rPPG datasets: UBFC-Phys, COHFACE, MMPD, SCAMPS, iBVP, VIPL-HR and
+LGI-PPGI.
 
 Each finds a dataset's recordings in its published layout and reads its heart
 signal; the facts (file names, sample rates, clocks) are in docs/data.md with
@@ -179,15 +180,19 @@ def ibvp(root: Path) -> list[Recording]:
 VIPL_RGB_SOURCES = ('source1', 'source2', 'source3')  # source4 is the near-infrared camera
 
 
-def read_vipl_heart(path: Path, video: Path) -> heart.HeartSeries:
-  """A VIPL-HR `wave.csv` (a header, then one BVP value a line), its samples spread evenly
-  over the video's span (its container's frame count and rate), as the peers' loaders do."""
-  bvp = heart_files.read_table(path)[:, 0]
+def _over_the_video(path: Path, bvp: np.ndarray, video: Path) -> heart.HeartSeries:
+  """A pulse's samples spread evenly over the video's span (its container's frame count and
+  rate), as the peers' loaders stretch it onto the frames."""
   heart_files.no_nans(path, 'the BVP', bvp)
   if len(bvp) < 10:
     raise InputError(path, f'only {len(bvp)} BVP samples')
   info = video_io.probe(video)
   return heart.from_ppg(np.arange(len(bvp)) * (info.frames / info.fps) / len(bvp), bvp)
+
+
+def read_vipl_heart(path: Path, video: Path) -> heart.HeartSeries:
+  """A VIPL-HR `wave.csv` (a header, then one BVP value a line) over the video's span."""
+  return _over_the_video(path, heart_files.read_table(path)[:, 0], video)
 
 
 def vipl_hr(root: Path) -> list[Recording]:
@@ -214,3 +219,38 @@ def vipl_hr(root: Path) -> list[Recording]:
   if not recordings:
     raise InputError(root, 'no pN/vM/sourceK folders of an RGB camera (source1-3)')
   return recordings
+
+
+LGI_VIDEO = 'cv_camera_sensor_stream_handler.avi'
+LGI_PULSE = 'cms50_stream_handler.xml'
+
+
+def read_lgi_heart(path: Path, video: Path) -> heart.HeartSeries:
+  """An LGI-PPGI `cms50_stream_handler.xml` (a CMS50E pulse oximeter's stream): every leaf
+  `value2` element is a sample of its pleth trace (`value1` its rate), spread over the
+  video's span. Entries without a number are skipped."""
+  import xml.etree.ElementTree as ElementTree
+  if not Path(path).is_file():
+    raise InputError(path, 'heart file not found')
+  try:
+    root = ElementTree.parse(path).getroot()
+  except ElementTree.ParseError as e:
+    raise InputError(path, f'not well-formed XML ({e})') from None
+  trace = [e.text.strip() for e in root.iter('value2') if len(e) == 0 and e.text]
+  values = np.array([float(t) for t in trace if heart_files.is_number(t)])
+  return _over_the_video(path, values, video)
+
+
+def lgi_ppgi(root: Path) -> list[Recording]:
+  """LGI-PPGI: `NAME/NAME_SESSION/` per participant and session (gym, resting, rotation,
+  talk: the clips' `session`), each with `cv_camera_sensor_stream_handler.avi` and the
+  oximeter's `cms50_stream_handler.xml`."""
+  sessions = sorted(s for p in Path(root).iterdir() if p.is_dir() for s in p.iterdir()
+                    if s.is_dir() and s.name.startswith(p.name + '_') and (s / LGI_VIDEO).is_file())
+  if not sessions:
+    raise InputError(root, f'no NAME/NAME_SESSION/{LGI_VIDEO}: not an LGI-PPGI layout')
+  return [Recording(subject=s.parent.name, recording=s.name, video=s / LGI_VIDEO,
+                    heart_file=s / LGI_PULSE,
+                    load_heart=lambda s=s: read_lgi_heart(s / LGI_PULSE, s / LGI_VIDEO),
+                    meta={'session': s.name[len(s.parent.name) + 1:]})
+          for s in sessions]
