@@ -193,6 +193,9 @@ def _table_cases(base: Path):
   xml.write_text(xml.read_text()[:300])
   yield _extract('LGI-PPGI: a cut-off oximeter XML', 'lgi_ppgi', base / 'lgi', ['--crop', 'none'],
                  base)
+  files.write_mahnob(base / 'mahnob', 2, 1, files.beats_for(9, 0), 240, video_start_s=None)
+  yield _extract('MAHNOB-HCI: a BDF whose Status channel stays 0', 'mahnob_hci',
+                 base / 'mahnob', ['--crop', 'none'], base)
 
 
 def quirk_cases(base: Path):

@@ -6,9 +6,9 @@ r"""Turn a dataset folder into a clip store (one per split, subject-disjoint).
   python scripts/extract.py --synthetic default --root data/syn/raw --store data/syn/store
 
 Layouts (docs/data.md): ubfc_rppg, ubfc_phys, cohface, mmpd, scamps, ibvp, vipl_hr,
-lgi_ppgi, pure, roi_mean_hr, manifest. Faces are found with OpenCV's Haar cascade (--crop face, the
-default here: real recordings show more than a face); videos that already show only skin
-take --crop none.
+lgi_ppgi, mahnob_hci, pure, roi_mean_hr, manifest. Faces are found with OpenCV's Haar
+cascade (--crop face, the default here: real recordings show more than a face); videos
+that already show only skin take --crop none.
 With --synthetic DIFFICULTY the dataset is generated first (if --root does not
 exist) and cropped at the centre, as the configs do (`config.data.crop`): the
 synthetic faces are centred and fill the frame.

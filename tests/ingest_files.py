@@ -266,6 +266,34 @@ def write_lgi(root: Path, name: str, session: str, beats: np.ndarray, n: int) ->
       '</boost_serialization>\n')
 
 
+def write_mahnob(root: Path, session: int, participant: int, beats: np.ndarray, n: int,
+                 video_start_s: float | None = 2.0) -> None:
+  """`root/Sessions/N/` with `P<k>-Rec1-..._C1 trigger _C_Section_N.avi` and
+  `Part_<k>_S_Trial1_emotion.bdf`: ECG as EXG3-EXG1, `Status` non-zero while the video runs
+  (from `video_start_s` on the BDF's clock; None: never). `beats` are on the video's clock."""
+  import pyedflib
+  from pyedflib import highlevel
+  folder = root / 'Sessions' / str(session)
+  name = f'P{participant}-Rec1-2009.07.09.17.53.46_C1 trigger _C_Section_{session}.avi'
+  write_video(folder / name, face_frames(n, beats=beats), 'mpeg4')
+  broken, video_start_s = video_start_s is None, video_start_s or 2.0
+  fs, duration = 256.0, video_start_s + n / FPS + 3.0
+  t = np.arange(0, duration, 1 / fs)
+  rr = float(np.mean(np.diff(beats)))  # the heart beats before the video starts, too
+  before = beats[0] - rr * np.arange(int(video_start_s / rr) + 2, 0, -1)
+  trace = ecg.ecg_at(t, np.concatenate([before, beats]) + video_start_s,
+                     np.random.default_rng(1))
+  status = np.zeros(len(t))
+  status[(t >= video_start_s) & (t < video_start_s + n / FPS)] = 0 if broken else 4
+  signals = [-trace / 2, np.zeros(len(t)), trace / 2, status]
+  names = ('EXG1', 'EXG2', 'EXG3')
+  headers = [highlevel.make_signal_header(c, 'uV', fs, -10, 10, -8388608, 8388607) for c in names]
+  headers.append(highlevel.make_signal_header('Status', '', fs, -8388608, 8388607, -8388608,
+                                              8388607))
+  highlevel.write_edf(str(folder / f'Part_{participant}_S_Trial1_emotion.bdf'), signals, headers,
+                      file_type=pyedflib.FILETYPE_BDFPLUS)
+
+
 def write_pure(root: Path, session: str, beats: np.ndarray, n: int) -> None:
   """`root/NN-MM/NN-MM/Image<ns>.png` + `root/NN-MM/NN-MM.json` as PURE stores them."""
   folder = root / session

@@ -1,5 +1,5 @@
 """The public datasets' layouts (UBFC-Phys, COHFACE, MMPD, SCAMPS, iBVP,
-VIPL-HR, LGI-PPGI): each from a tiny folder
+VIPL-HR, LGI-PPGI, MAHNOB-HCI): each from a tiny folder
 written here in the real layout, its clips on the heart signal within one frame, and a
 broken variant that stops extraction naming the file and leaves no store."""
 
@@ -146,4 +146,27 @@ def test_lgi_ppgi_layout_reads_the_oximeter_xml(tmp_path):
   xml.write_text(xml.read_text()[:200])
   with pytest.raises(InputError, match='cms50_stream_handler.xml: not well-formed XML'):
     _extract('lgi_ppgi', root, tmp_path / 'broken')
+  assert not (tmp_path / 'broken').exists()
+
+
+def test_mahnob_hci_layout_starts_the_ecg_at_the_status_trigger(tmp_path):
+  root = tmp_path / 'mahnob'
+  kept = {(2, 1): 1, (4, 1): 2, (10, 3): 3}  # (session, participant): seed
+  for (session, part), seed in kept.items():
+    files.write_mahnob(root, session, part, files.beats_for(9, seed), 240,
+                       video_start_s=1.0 + session / 4)
+  (root / 'Sessions' / '12').mkdir()  # a session without files: left out with a warning
+  summary = _extract('mahnob_hci', root, tmp_path / 'store')
+  assert [r['recording'] for r in summary['taken']] == ['session2', 'session4', 'session10']
+  split = clip_store.open_split(tmp_path / 'store', 'test')
+  assert {r['recording']: r['subject'] for r in split.rows} == {
+      'session2': '1', 'session4': '1', 'session10': '3'}
+  for (session, _), seed in kept.items():
+    rows = np.array([r['recording'] == f'session{session}' for r in split.rows])
+    for channel in ('video', 'pulse'):
+      offsets = files.peak_offsets(split, rows, files.beats_for(9, seed), channel)
+      assert len(offsets) >= 3 and offsets.max() <= 1.0, (session, channel, offsets)
+  files.write_mahnob(root, 10, 3, files.beats_for(9, 3), 240, video_start_s=None)
+  with pytest.raises(InputError, match='Status channel never leaves 0'):
+    _extract('mahnob_hci', root, tmp_path / 'broken')
   assert not (tmp_path / 'broken').exists()

@@ -221,6 +221,7 @@ ADAPTERS: dict[str, Callable[[Path], list[Recording]]] = {
     'ibvp': public_datasets.ibvp,
     'vipl_hr': public_datasets.vipl_hr,
     'lgi_ppgi': public_datasets.lgi_ppgi,
+    'mahnob_hci': public_datasets.mahnob_hci,
     'pure': pure,
     'roi_mean_hr': roi_mean_hr,
     'manifest': manifest,

@@ -100,7 +100,7 @@ def no_nans(path: Path, name: str, x: np.ndarray) -> None:
 
 # -- EDF / BDF ------------------------------------------------------------------------------
 
-def _open_edf(path: Path):
+def open_edf(path: Path):
   import pyedflib  # only EDF/BDF input needs it
   if not path.is_file():
     raise InputError(path, 'heart file not found')
@@ -196,7 +196,7 @@ def read_ecg(path: str | Path, channel: str | None = None, start_code: str | Non
   path = Path(path)
   if path.suffix.lower() not in EDF_EXTENSIONS:
     raise InputError(path, f'ECG must be an EDF or BDF file ({", ".join(EDF_EXTENSIONS)})')
-  reader = _open_edf(path)
+  reader = open_edf(path)
   try:
     ecg, fs = _channel(reader, path, channel, r'ecg|ekg', 'ECG')
     start, end = 0.0, np.inf
@@ -226,7 +226,7 @@ def read_ppg(path: str | Path, fs: float | None = None, channel: str | None = No
   """A PPG/BVP waveform (rising with blood volume): table or EDF/BDF channel."""
   path = Path(path)
   if path.suffix.lower() in EDF_EXTENSIONS:
-    reader = _open_edf(path)
+    reader = open_edf(path)
     try:
       ppg, rate = _channel(reader, path, channel, r'ppg|pleth|bvp|pulse', 'PPG')
     finally:

@@ -1,5 +1,5 @@
-"""Adapters for public rPPG datasets: UBFC-Phys, COHFACE, MMPD, SCAMPS, iBVP, VIPL-HR and
-LGI-PPGI.
+"""Adapters for public rPPG datasets: UBFC-Phys, COHFACE, MMPD, SCAMPS, iBVP, VIPL-HR,
+LGI-PPGI and MAHNOB-HCI.
 
 Each finds a dataset's recordings in its published layout and reads its heart
 signal; the facts (file names, sample rates, clocks) are in docs/data.md with
@@ -254,3 +254,52 @@ def lgi_ppgi(root: Path) -> list[Recording]:
                     load_heart=lambda s=s: read_lgi_heart(s / LGI_PULSE, s / LGI_VIDEO),
                     meta={'session': s.name[len(s.parent.name) + 1:]})
           for s in sessions]
+
+
+MAHNOB_ECG = 'EXG3-EXG1'  # left abdomen against upper right chest: a lead II (docs/data.md)
+
+
+def read_mahnob_heart(bdf: Path) -> heart.HeartSeries:
+  """A MAHNOB-HCI session's BDF: the ECG from the first non-zero sample of its `Status`
+  channel on, which is when the session's video starts (the peers' reading)."""
+  reader = heart_files.open_edf(Path(bdf))
+  try:
+    events = heart_files.trigger_events(reader, Path(bdf))
+  finally:
+    reader.close()
+  if not events:
+    raise InputError(bdf, 'its Status channel never leaves 0: when the video starts is unknown')
+  return heart_files.read_ecg(bdf, MAHNOB_ECG, start_code=events[0][1])
+
+
+def mahnob_hci(root: Path) -> list[Recording]:
+  """MAHNOB-HCI (tagging database): session folders `N/` (under `Sessions/` or not), each
+  with the frontal colour camera's `P<k>-Rec1-..._C1 trigger _C_Section_N.avi` and
+  `Part_<k>_..._Trial<t>_emotion.bdf` (ECG on EXG1-3, a `Status` trigger channel); subject
+  k. Sessions without both files are left out with a warning."""
+  from absl import logging
+  base = Path(root) / 'Sessions' if (Path(root) / 'Sessions').is_dir() else Path(root)
+  sessions = sorted((p for p in base.iterdir() if p.is_dir() and p.name.isdigit()),
+                    key=lambda p: int(p.name))
+  if not sessions:
+    raise InputError(root, 'no numbered session folders: not a MAHNOB-HCI layout')
+  recordings, incomplete = [], []
+  for folder in sessions:
+    videos = sorted(folder.glob('*C1 trigger*.avi'))
+    bdfs = sorted(folder.glob('Part_*.bdf'))
+    if not videos or not bdfs:
+      incomplete.append(folder.name)
+      continue
+    bdf = bdfs[0]
+    participant = re.match(r'Part_(\d+)_', bdf.name)
+    recordings.append(Recording(
+        subject=participant.group(1) if participant else folder.name,
+        recording=f'session{folder.name}', video=videos[0], heart_file=bdf,
+        load_heart=lambda bdf=bdf: read_mahnob_heart(bdf)))
+  if incomplete:
+    listed = ', '.join(incomplete[:10]) + (' ...' if len(incomplete) > 10 else '')
+    logging.warning('%s: %d sessions without a C1 trigger video and a BDF left out: %s', base,
+                    len(incomplete), listed)
+  if not recordings:
+    raise InputError(base, 'no session folder holds both a C1 trigger video and a Part_ BDF')
+  return recordings
