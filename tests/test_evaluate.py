@@ -10,6 +10,7 @@ import pytest
 
 from hrjax.data import clip_store
 from hrjax.evaluation import evaluate, scoring
+from hrjax.evaluation import report as report_lib
 from hrjax.training import parallel
 from tests.tiny import tiny_config
 
@@ -90,3 +91,22 @@ def test_mirror_average_scores_each_video_and_its_mirror_image():
                                                  mesh, batch=4, mirror=True), np.diag(want))
   plain = scoring.learned_scores(FixedScores(), {}, split, 8, mesh)
   np.testing.assert_array_equal(plain, -(h - v) ** 2)  # without: the left pixels only
+
+
+def test_a_split_whose_clips_carry_a_label_is_reported_per_level():
+  split = _split()
+  scores = -(HEART_CODE[:, None] - VIDEO_CODE[None, :]).astype(float) ** 2
+  rows = [dict(r, light='dim' if i % 2 else 'bright') for i, r in enumerate(split.rows)]
+  cfg = tiny_config('r', 's')
+  summary = evaluate.summarise(scores, rows, cfg)
+  assert list(summary['by_label']) == ['light']
+  assert [v['level'] for v in summary['by_label']['light']] == ['dim', 'bright']
+  dim = np.array([r['light'] == 'dim' for r in rows])
+  subjects = np.array(SUBJECTS)
+  won = [1.0 if scores[i, i] > scores[i, j] else 0.5 if scores[i, i] == scores[i, j] else 0.0
+         for i in np.flatnonzero(dim) for j in np.flatnonzero(dim) if subjects[i] != subjects[j]]
+  assert summary['by_label']['light'][0]['accuracy'] == pytest.approx(np.mean(won))
+  assert summary['by_label']['light'][0]['trials'] == len(won)
+  assert not evaluate.summarise(scores, split.rows, cfg)['by_label']  # no label: no table
+  table = '\n'.join(report_lib.label_tables({'hrjax': summary}))
+  assert '## 2AFC by light' in table and f'| hrjax (learned) | {np.mean(won):.3f} [' in table

@@ -122,3 +122,17 @@ def test_two_afc_by_length_by_hand():
   assert (one['trials'], one['accuracy']) == (4, 0.5)
   # Two clips: A own 0.5 > foil 0.35 (right); B own 0.3 > foil 0.2 (right).
   assert (two['trials'], two['accuracy']) == (2, 1.0)
+
+
+def test_two_afc_by_level_judges_each_level_on_its_own_trials():
+  # Subjects 0-3 filmed in 'dim' light, 4-7 in 'bright', one clip each. The scores pair every
+  # dim heart with its own video; bright hearts prefer any other bright video to their own.
+  subjects = np.arange(8)
+  levels = np.array(['dim'] * 4 + ['bright'] * 4)
+  scores = np.zeros((8, 8))
+  scores[np.arange(4), np.arange(4)] = 1.0
+  scores[4:, 4:] = 1.0 - 2 * np.eye(4)
+  got = {v['level']: v for v in metrics.two_afc_by_level(scores, subjects, levels, 200)}
+  assert got['dim']['accuracy'] == 1.0 and got['bright']['accuracy'] == 0.0
+  assert got['dim']['trials'] == got['bright']['trials'] == 12  # 4 x 3, no cross-level foil
+  assert got['dim']['subjects'] == 4 and got['dim']['ci95'] == [1.0, 1.0]

@@ -12,6 +12,10 @@ import numpy as np
 from hrjax.data import heart_series as heart
 from hrjax.errors import InputError
 
+# What an adapter may say about a recording (`Recording.meta`): each key the clips of an
+# evaluated split carry becomes a breakdown of the report (2AFC per level).
+METADATA_KEYS = ('task', 'session', 'scenario', 'source', 'light', 'motion', 'exercise',
+                 'skin_color', 'gender', 'glasser', 'hair_cover', 'makeup')
 VIDEO_EXTENSIONS = ('.avi', '.mp4', '.mkv', '.mov', '.m4v', '.webm', '.mpg', '.mpeg', '.wmv')
 
 

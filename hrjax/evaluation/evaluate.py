@@ -16,6 +16,7 @@ import numpy as np
 from absl import logging
 
 from hrjax.data import clip_store
+from hrjax.data.recording import METADATA_KEYS
 from hrjax.evaluation import baselines, metrics, recordings, scoring
 from hrjax.evaluation import report as report_lib
 from hrjax.models.pairing import PairingModel
@@ -38,6 +39,12 @@ def summarise(scores: np.ndarray, rows: list[dict], cfg) -> dict:
   out['two_afc_by_length'] = recordings.two_afc_by_length(scores, rows)
   out['per_subject_two_afc'] = metrics.per_subject_two_afc(scores, subjects)
   out['two_afc_by_rate_gap'] = metrics.two_afc_by_rate_gap(scores, subjects, bpm)
+  out['by_label'] = {}
+  for key in METADATA_KEYS:  # what the dataset says about each clip: 2AFC per level
+    levels = np.array([str(r.get(key, '')) for r in rows])
+    if all(key in r for r in rows) and len(set(levels)) > 1:
+      out['by_label'][key] = metrics.two_afc_by_level(scores, subjects, levels,
+                                                      cfg.eval.bootstrap, cfg.eval.seed)
   fpr, tpr = metrics.roc_curve(scores, subjects)
   out['roc'] = dict(fpr=[round(float(x), 5) for x in fpr], tpr=[round(float(x), 5) for x in tpr])
   return out

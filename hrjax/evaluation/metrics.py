@@ -141,6 +141,24 @@ def two_afc_by_rate_gap(scores: np.ndarray, subjects: np.ndarray, bpm: np.ndarra
   return out
 
 
+def two_afc_by_level(scores: np.ndarray, subjects: np.ndarray, levels: np.ndarray,
+                     n_boot: int = 1000, seed: int = 0) -> list[dict]:
+  """2AFC within each level of a clip label (lighting, task, skin tone...): the trials whose
+  heart's clip and foil's clip both have that level, so that a level is judged on its own
+  videos. Each with its interval over subjects (`bootstrap_outcomes`)."""
+  outcome, mask = _outcomes(scores, subjects)
+  out = []
+  for level in sorted(set(levels.tolist()), key=lambda v: (len(str(v)), str(v))):
+    sel = mask & (levels[:, None] == level) & (levels[None, :] == level)
+    if not sel.any():
+      continue
+    lo, hi = bootstrap_outcomes(outcome, sel, subjects, n_boot, seed)
+    out.append(dict(level=str(level), trials=int(sel.sum()),
+                    subjects=int(len(np.unique(subjects[levels == level]))),
+                    accuracy=float(outcome[sel].mean()), ci95=[lo, hi]))
+  return out
+
+
 def trial_margins(scores: np.ndarray, subjects: np.ndarray) -> np.ndarray:
   """S[i, i] - S[i, j] of every 2AFC trial: the logit of a two-way choice's right answer."""
   margin = np.diag(scores)[:, None] - scores

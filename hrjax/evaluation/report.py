@@ -68,6 +68,12 @@ def format_table(report: dict) -> str:
   for name, m in report['methods'].items():
     accs = (b['accuracy'] for b in m['two_afc_by_rate_gap'])
     lines.append(f'{name:<10}' + ''.join(f'{a:>10.3f}' for a in accs))
+  for key, levels in first.get('by_label', {}).items():
+    lines.append(f'2AFC by {key} (both videos of a trial at the level): ' + ', '.join(
+        f"{v['level']}: n={v['trials']}" for v in levels))
+    for name, m in report['methods'].items():
+      lines.append(f'{name:<10}' + ''.join(f"{v['accuracy']:>10.3f}"
+                                           for v in m['by_label'][key]))
   return '\n'.join(lines)
 
 
@@ -118,9 +124,27 @@ def markdown(report: dict) -> str:
   for s in subjects:
     out.append(f'| {s} | ' + ' | '.join(
         f"{m['per_subject_two_afc'][s]:.3f}" for m in methods.values()) + ' |')
+  out += label_tables(methods)
   drawn = [f for f in FIGURES if f != 'calibration' or 'calibration' in methods.get('hrjax', {})]
   out += ['', '## Figures', ''] + [f'![{f}]({f}.png)' for f in drawn]
   return '\n'.join(out) + '\n'
+
+
+def label_tables(methods: dict) -> list[str]:
+  """Markdown: per clip label the store carries (lighting, task, ...), 2AFC per level."""
+  first = next(iter(methods.values()))
+  out = []
+  for key, levels in first.get('by_label', {}).items():
+    out += ['', f'## 2AFC by {key} (a trial\'s two videos both at the level; 95% CI over '
+            'subjects)', '',
+            '| method | ' + ' | '.join(f"{v['level']} (n={v['trials']}, {v['subjects']} "
+                                      'subjects)' for v in levels) + ' |',
+            '|' + ' --- |' * (len(levels) + 1)]
+    for name, m in methods.items():
+      out.append(f'| {label(name)} | ' + ' | '.join(
+          f"{v['accuracy']:.3f} [{v['ci95'][0]:.3f}, {v['ci95'][1]:.3f}]"
+          for v in m['by_label'][key]) + ' |')
+  return out
 
 
 def write_report(report: dict, out: str | Path) -> dict[str, np.ndarray]:
