@@ -57,7 +57,9 @@ def tree_memory(pid: int) -> tuple[int, int, int]:
     p = todo.pop()
     try:
       status = Path(f'/proc/{p}/status').read_text()
-      children = Path(f'/proc/{p}/task/{p}/children').read_text().split()
+      # Children of every thread: grain starts its worker processes from a thread of its own.
+      children = [c for task in Path(f'/proc/{p}/task').iterdir()
+                  for c in (task / 'children').read_text().split()]
     except (FileNotFoundError, ProcessLookupError):
       continue
     for line in status.splitlines():

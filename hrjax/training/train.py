@@ -6,6 +6,7 @@ The loop reads an existing clip store (`python -m hrjax.main` builds it first,
 
 from __future__ import annotations
 
+import collections
 import time
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from hrjax.data import clip_store, pipeline
 from hrjax.evaluation import evaluate
 from hrjax.training import checkpoint, parallel, restore, state, step
 from hrjax.training.writer import MetricWriter
+
+STEPS_IN_FLIGHT = 2  # train steps dispatched ahead of the one the host waits for
 
 
 def _example_images(batch: dict) -> dict:
@@ -116,6 +119,7 @@ def train(cfg, workdir: str | Path, progress: bool = True, stop_after: int | Non
   t_last, step_last = time.time(), start
   pbar = tqdm.tqdm(range(start, end), desc='train', disable=not progress or jax.process_index(),
                    initial=start, total=cfg.train.steps)
+  in_flight = collections.deque()  # the metrics of steps dispatched and maybe not yet run
   for i in pbar:
     batch = next(data_iter)
     if i == start:
@@ -124,6 +128,12 @@ def train(cfg, workdir: str | Path, progress: bool = True, stop_after: int | Non
     if i == start:  # from here the step's temporaries come back every step: keep them
       jax.block_until_ready(metrics)
       allocator.keep_freed_memory(True)
+    # Dispatch runs ahead of the steps, and every step queued holds its batch: without a
+    # bound, a log interval's worth (50 GPU-config batches: 2 GB). Two in flight keep the
+    # next batch ready while one step runs.
+    in_flight.append(metrics)
+    if len(in_flight) > STEPS_IN_FLIGHT:
+      jax.block_until_ready(in_flight.popleft())
     done = i + 1
     if done % cfg.train.log_every == 0 or done == cfg.train.steps:
       jax.block_until_ready(metrics)
