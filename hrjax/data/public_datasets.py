@@ -96,15 +96,22 @@ MMPD_LABELS = ('light', 'motion', 'exercise', 'skin_color', 'gender', 'glasser',
                'makeup')
 
 
+def spread_over(path: Path, pulse: np.ndarray, seconds: float,
+                name: str = 'BVP') -> heart.HeartSeries:
+  """A pulse whose file gives no times, its samples spread evenly over `seconds` from the
+  video's first frame: the video's span, as the peers' loaders stretch such a pulse onto
+  the frames."""
+  heart_files.no_nans(path, f'the {name}', pulse)
+  if len(pulse) < 10:
+    raise InputError(path, f'only {len(pulse)} {name} samples')
+  return heart.from_ppg(np.arange(len(pulse)) * seconds / len(pulse), pulse)
+
+
 def read_mat_pulse(path: Path, variable: str, fps: float = MAT_FPS) -> heart.HeartSeries:
-  """A pulse stored beside the frames in a MATLAB file, its samples spread evenly over the
-  frames' span (both datasets store one per frame; their loaders stretch it so too)."""
-  frames = mat_files.frame_count(path)
-  ppg = np.asarray(mat_files.read_variable(path, variable), float).ravel()
-  heart_files.no_nans(path, f'the pulse ({variable})', ppg)
-  if len(ppg) < 10:
-    raise InputError(path, f'only {len(ppg)} pulse samples in {variable!r}')
-  return heart.from_ppg(np.arange(len(ppg)) * (frames / fps) / len(ppg), ppg)
+  """A pulse stored beside the frames in a MATLAB file (both datasets store one sample per
+  frame), spread over the frames' span."""
+  pulse = np.asarray(mat_files.read_variable(path, variable), float).ravel()
+  return spread_over(path, pulse, mat_files.frame_count(path) / fps, f'pulse ({variable})')
 
 
 def _mat_recording(path: Path, subject: str, pulse: str, labels: tuple = ()) -> Recording:
@@ -149,12 +156,7 @@ IBVP_FPS = 30.0  # iBVP's RGB camera (the dataset's paper); its frames are image
 def read_ibvp_heart(path: Path, frames: int) -> heart.HeartSeries:
   """An iBVP `pXX_Y_bvp.csv` (a header row; the BVP in the first column), its samples spread
   evenly over the span of the session's `frames` frames, as the peers' loader stretches it."""
-  table = heart_files.read_table(path)
-  bvp = table[:, 0]
-  heart_files.no_nans(path, 'the BVP', bvp)
-  if len(bvp) < 10:
-    raise InputError(path, f'only {len(bvp)} BVP samples')
-  return heart.from_ppg(np.arange(len(bvp)) * (frames / IBVP_FPS) / len(bvp), bvp)
+  return spread_over(path, heart_files.read_table(path)[:, 0], frames / IBVP_FPS)
 
 
 def ibvp(root: Path) -> list[Recording]:
@@ -181,13 +183,9 @@ VIPL_RGB_SOURCES = ('source1', 'source2', 'source3')  # source4 is the near-infr
 
 
 def _over_the_video(path: Path, bvp: np.ndarray, video: Path) -> heart.HeartSeries:
-  """A pulse's samples spread evenly over the video's span (its container's frame count and
-  rate), as the peers' loaders stretch it onto the frames."""
-  heart_files.no_nans(path, 'the BVP', bvp)
-  if len(bvp) < 10:
-    raise InputError(path, f'only {len(bvp)} BVP samples')
+  """`spread_over` the video's span as its container states it (frame count and rate)."""
   info = video_io.probe(video)
-  return heart.from_ppg(np.arange(len(bvp)) * (info.frames / info.fps) / len(bvp), bvp)
+  return spread_over(path, bvp, info.frames / info.fps)
 
 
 def read_vipl_heart(path: Path, video: Path) -> heart.HeartSeries:

@@ -24,6 +24,15 @@ from hrjax.training.writer import MetricWriter
 STEPS_IN_FLIGHT = 2  # train steps dispatched ahead of the one the host waits for
 
 
+def _bound_in_flight(in_flight: collections.deque, metrics) -> None:
+  """Wait for the step before last. jax's dispatch runs ahead of the steps and every step
+  queued holds its batch: without a bound, a log interval's worth (50 GPU-config batches,
+  2 GB). Two in flight keep the next batch ready while one step runs."""
+  in_flight.append(metrics)
+  if len(in_flight) > STEPS_IN_FLIGHT:
+    jax.block_until_ready(in_flight.popleft())
+
+
 def _example_images(batch: dict) -> dict:
   """The first clips' mean frame and their relative change at one frame, for TensorBoard."""
   video = batch['video'][:4].astype(np.float32)
@@ -128,12 +137,7 @@ def train(cfg, workdir: str | Path, progress: bool = True, stop_after: int | Non
     if i == start:  # from here the step's temporaries come back every step: keep them
       jax.block_until_ready(metrics)
       allocator.keep_freed_memory(True)
-    # Dispatch runs ahead of the steps, and every step queued holds its batch: without a
-    # bound, a log interval's worth (50 GPU-config batches: 2 GB). Two in flight keep the
-    # next batch ready while one step runs.
-    in_flight.append(metrics)
-    if len(in_flight) > STEPS_IN_FLIGHT:
-      jax.block_until_ready(in_flight.popleft())
+    _bound_in_flight(in_flight, metrics)
     done = i + 1
     if done % cfg.train.log_every == 0 or done == cfg.train.steps:
       jax.block_until_ready(metrics)
