@@ -26,11 +26,8 @@ VIDEO_EXTENSIONS = recording.VIDEO_EXTENSIONS
 
 def ubfc_rppg(root: Path) -> list[Recording]:
   """UBFC-rPPG: `subjectN/vid.<ext>` + `subjectN/ground_truth.txt` (also `subjectN_rK`)."""
-  folders = sorted((p for p in Path(root).iterdir()
-                    if p.is_dir() and re.fullmatch(r'subject\d+(_r\d+)?', p.name)),
-                   key=lambda p: [int(x) for x in re.findall(r'\d+', p.name)])
-  if not folders:
-    raise InputError(root, 'no subjectN folders: not a UBFC-rPPG layout')
+  folders = recording.numbered_folders(root, r'subject\d+(_r\d+)?',
+                                       'no subjectN folders: not a UBFC-rPPG layout')
   recordings = []
   for folder in folders:
     gt = folder / 'ground_truth.txt'
@@ -102,10 +99,8 @@ def pure(root: Path) -> list[Recording]:
   """PURE: per session `NN-MM/` holding a folder of `Image<ns>.png` frames (`NN-MM/NN-MM/`
   or the PNGs directly) and `NN-MM.json` (also `root/NN-MM.json`): the image timestamps
   and the pulse oximeter's waveform (~60 Hz), both in nanoseconds on one clock."""
-  sessions = sorted(p for p in Path(root).iterdir()
-                    if p.is_dir() and re.fullmatch(r'\d+-\d+', p.name))
-  if not sessions:
-    raise InputError(root, 'no NN-MM session folders: not a PURE layout')
+  sessions = recording.numbered_folders(root, r'\d+-\d+',
+                                        'no NN-MM session folders: not a PURE layout')
   recordings = []
   for folder in sessions:
     frames_dir = folder / folder.name if (folder / folder.name).is_dir() else folder

@@ -15,7 +15,7 @@ import numpy as np
 
 from hrjax.data import heart_files, mat_files, video_io
 from hrjax.data import heart_series as heart
-from hrjax.data.recording import VIDEO_EXTENSIONS, Recording, find_video
+from hrjax.data.recording import VIDEO_EXTENSIONS, Recording, find_video, numbered_folders
 from hrjax.errors import InputError
 
 UBFC_PHYS_BVP_HZ = 64.0  # the Empatica E4 wristband's BVP rate (the dataset's paper)
@@ -26,10 +26,7 @@ def ubfc_phys(root: Path) -> list[Recording]:
   """UBFC-Phys: `sN/vid_sN_TK.avi` and `sN/bvp_sN_TK.csv` per subject N and task K (T1
   rest, T2 speech, T3 arithmetic: the clips' `task`). The BVP file holds one value per
   line at 64 Hz (an Empatica E4 on the wrist), its first sample at the video's first frame."""
-  folders = sorted((p for p in Path(root).iterdir()
-                    if p.is_dir() and re.fullmatch(r's\d+', p.name)), key=lambda p: int(p.name[1:]))
-  if not folders:
-    raise InputError(root, 'no sN subject folders: not a UBFC-Phys layout')
+  folders = numbered_folders(root, r's\d+', 'no sN subject folders: not a UBFC-Phys layout')
   recordings = []
   for folder in folders:
     videos = sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS
@@ -126,11 +123,7 @@ def mmpd(root: Path) -> list[Recording]:
   """MMPD (and mini-MMPD): `subjectN/pN_K.mat` (MATLAB v5), each holding `video` (frames in
   [0, 1], 30 fps), `GT_ppg` (the oximeter's pulse, as many samples as frames) and labels
   (light, motion, exercise, skin_color, ...: every clip's row carries them)."""
-  folders = sorted((p for p in Path(root).iterdir()
-                    if p.is_dir() and re.fullmatch(r'subject\d+', p.name)),
-                   key=lambda p: int(p.name[len('subject'):]))
-  if not folders:
-    raise InputError(root, 'no subjectN folders: not an MMPD layout')
+  folders = numbered_folders(root, r'subject\d+', 'no subjectN folders: not an MMPD layout')
   recordings = []
   for folder in folders:
     n = folder.name[len('subject'):]
@@ -162,10 +155,7 @@ def read_ibvp_heart(path: Path, frames: int) -> heart.HeartSeries:
 def ibvp(root: Path) -> list[Recording]:
   """iBVP: per session `pXX_Y/` (subject XX, session Y) the RGB frames `pXX_Y_rgb/*.bmp`
   (30 fps; the thermal `pXX_Y_t/` is not read) and `pXX_Y_bvp.csv` (the BVP first)."""
-  sessions = sorted(p for p in Path(root).iterdir()
-                    if p.is_dir() and re.fullmatch(r'p\d+_\w+', p.name))
-  if not sessions:
-    raise InputError(root, 'no pXX_Y session folders: not an iBVP layout')
+  sessions = numbered_folders(root, r'p\d+_\w+', 'no pXX_Y session folders: not an iBVP layout')
   recordings = []
   for folder in sessions:
     frames_dir, bvp = folder / f'{folder.name}_rgb', folder / f'{folder.name}_bvp.csv'
@@ -197,11 +187,7 @@ def vipl_hr(root: Path) -> list[Recording]:
   """VIPL-HR: `pN/vM/sourceK/video.avi` with `wave.csv` beside it, per subject N, scenario
   M (1-9) and camera K; the RGB cameras (sources 1-3) only. The clips' `scenario` and
   `source` say which."""
-  subjects = sorted((p for p in Path(root).iterdir()
-                     if p.is_dir() and re.fullmatch(r'p\d+', p.name)),
-                    key=lambda p: int(p.name[1:]))
-  if not subjects:
-    raise InputError(root, 'no pN subject folders: not a VIPL-HR layout')
+  subjects = numbered_folders(root, r'p\d+', 'no pN subject folders: not a VIPL-HR layout')
   recordings = []
   for subject in subjects:
     for scenario in sorted(p for p in subject.iterdir() if re.fullmatch(r'v\d+', p.name)):
@@ -277,10 +263,8 @@ def mahnob_hci(root: Path) -> list[Recording]:
   k. Sessions without both files are left out with a warning."""
   from absl import logging
   base = Path(root) / 'Sessions' if (Path(root) / 'Sessions').is_dir() else Path(root)
-  sessions = sorted((p for p in base.iterdir() if p.is_dir() and p.name.isdigit()),
-                    key=lambda p: int(p.name))
-  if not sessions:
-    raise InputError(root, 'no numbered session folders: not a MAHNOB-HCI layout')
+  sessions = numbered_folders(base, r'\d+', 'no numbered session folders: not a MAHNOB-HCI '
+                              'layout')
   recordings, incomplete = [], []
   for folder in sessions:
     videos = sorted(folder.glob('*C1 trigger*.avi'))

@@ -4,6 +4,7 @@ else the dataset says about it."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,3 +42,14 @@ def find_video(folder: Path) -> Path:
     raise InputError(folder, f'no video file ({", ".join(VIDEO_EXTENSIONS)}) in this folder')
   named = [p for p in videos if p.stem == 'vid']
   return (named or videos)[0]
+
+
+def numbered_folders(root: Path, pattern: str, missing: str) -> list[Path]:
+  """The folders directly in `root` whose names match `pattern` (a regular expression), in
+  the order of the numbers in their names; an InputError naming `root` with `missing`
+  (what the layout expects) when there are none."""
+  found = sorted((p for p in Path(root).iterdir() if p.is_dir() and re.fullmatch(pattern, p.name)),
+                 key=lambda p: ([int(x) for x in re.findall(r'\d+', p.name)], p.name))
+  if not found:
+    raise InputError(root, missing)
+  return found
