@@ -116,7 +116,7 @@ def _mat_recording(path: Path, subject: str, pulse: str, labels: tuple = ()) -> 
       subject=subject, recording=path.stem, video=path, heart_file=path,
       load_heart=lambda: read_mat_pulse(path, pulse),
       frame_times=lambda: np.arange(mat_files.frame_count(path)) / MAT_FPS,
-      meta={k: v for k in labels if (v := mat_files.read_label(path, k))})
+      meta=mat_files.read_labels(path, labels))
 
 
 def mmpd(root: Path) -> list[Recording]:
