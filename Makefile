@@ -6,7 +6,7 @@ VENV := $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV),.venv)
 PY := $(VENV)/bin/python
 WORKDIR ?= runs/demo
 
-.PHONY: demo test setup setup-dev data train eval bench transfer real lint clean-data
+.PHONY: demo test setup setup-dev faces data train eval bench transfer real lint clean-data
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +23,20 @@ $(VENV)/.hrjax-dev-installed: pyproject.toml | $(PY)
 setup: $(VENV)/.hrjax-installed
 setup-dev: $(VENV)/.hrjax-dev-installed
 
+# MediaPipe's FaceMesh (--face_detector=mediapipe) in a virtualenv of its own: mediapipe
+# 0.10.14, the last wheel holding its models, needs protobuf < 5 and grain >= 5.28.
+FACES_VENV := .venv-faces
+$(FACES_VENV)/.installed:
+	$(PYTHON) -m venv $(FACES_VENV)
+	$(FACES_VENV)/bin/python -m pip install -q mediapipe==0.10.14
+	touch $@
+faces: $(FACES_VENV)/.installed
+
 # Generate the synthetic dataset, extract it, train the CPU quick config, evaluate, print.
 demo: setup
 	$(PY) -m hrjax.main --config configs/quick.py --workdir $(WORKDIR)
 
-test: setup-dev
+test: setup-dev faces
 	$(PY) -m pytest
 
 # Build the default clip store only (data/synthetic-default/store).

@@ -20,10 +20,16 @@ class InputError(ValueError):
     return type(self), (self.path, self.problem)
 
 
+class HelperError(RuntimeError):
+  """A helper process in an environment of its own (MediaPipe's) failed; the message says
+  which and ends with its last lines of output."""
+
+
 # What a command line reports as one line `PROGRAM: error: ...` and exit status 1, instead
 # of a traceback: a bad input file, a missing file or checkpoint, a store or workdir in the
 # way, a setting that does not fit, a non-finite loss.
-USER_ERRORS = (InputError, FileNotFoundError, FileExistsError, FloatingPointError, ValueError)
+USER_ERRORS = (InputError, FileNotFoundError, FileExistsError, FloatingPointError, ValueError,
+               HelperError)
 
 # A full disk, a quota, a read-only file system: the machine's trouble, told in one line
 # (`OSError` with one of these errno values, its `filename` the path being written).

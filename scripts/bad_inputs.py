@@ -127,6 +127,10 @@ def broken_file_cases(base: Path):
   yield ubfc('timestamps go backwards', lambda f: _edit_gt(
       f, lambda rows: rows[2].__setitem__(slice(50, 52), rows[2][51:49:-1])))
   yield ubfc('no face in the video (--crop face)', lambda f: None, extra=())
+  yield ubfc("MediaPipe's Python missing (--face_detector mediapipe)", lambda f: None,
+             extra=('--face_detector=mediapipe', f'--face_python={base / "no-python"}'))
+  yield ubfc('a face Python without mediapipe', lambda f: None,
+             extra=('--face_detector=mediapipe', f'--face_python={sys.executable}'))
   yield ubfc('audio only (no video stream)', lambda f: _audio_only(f / 'vid.mp4'))
   yield ubfc('a single-frame video', lambda f: _single_frame(f / 'vid.mp4'))
   _manifest(base / 'ecg-channel', 'p1,a.mp4,a.bdf,ecg,ECG,')

@@ -36,10 +36,16 @@ flags.DEFINE_float('fps', _D.fps, 'Frame rate every clip is resampled to.')
 flags.DEFINE_integer('clip_frames', _D.clip_frames, 'Frames per clip.')
 flags.DEFINE_integer('size', _D.size, 'Clip side in pixels after crop and area resize.')
 flags.DEFINE_enum('crop', 'face', ['face', 'center', 'none'],
-                  'face: a Haar face detector, the box enlarged and smoothed over time (the '
-                  'default here, for real recordings; the configs crop the centre of their '
-                  'synthetic faces); center: a centred square; none: the whole frame '
-                  '(skin-region videos).')
+                  'face: a face detector (--face_detector), the box enlarged and smoothed '
+                  'over time (the default here, for real recordings; the configs crop the '
+                  'centre of their synthetic faces); center: a centred square; none: the '
+                  'whole frame (skin-region videos).')
+flags.DEFINE_enum('face_detector', _D.face_detector, ['haar', 'mediapipe'],
+                  "haar: OpenCV's frontal-face cascade (light, in hrjax's environment); "
+                  "mediapipe: MediaPipe's FaceMesh (468 landmarks; the store then holds skin-"
+                  'region maps per clip), run in its own Python (`make faces`).')
+flags.DEFINE_string('face_python', '', 'The Python that has mediapipe 0.10.14 (default: '
+                    '$HRJAX_FACE_PYTHON, else .venv-faces/bin/python in the repository).')
 flags.DEFINE_float('crop_fraction', _D.crop_fraction, 'Centred square side / shorter side.')
 flags.DEFINE_integer('face_every', _D.face_every, 'Run the face detector on every N-th frame.')
 flags.DEFINE_float('face_scale', _D.face_scale, 'Crop square side / detected face side.')
@@ -67,6 +73,7 @@ def main(argv):
       fps=FLAGS.fps, clip_frames=FLAGS.clip_frames, size=FLAGS.size, crop=crop,
       crop_fraction=FLAGS.crop_fraction, face_every=FLAGS.face_every,
       face_scale=FLAGS.face_scale, face_fallback=FLAGS.face_fallback,
+      face_detector=FLAGS.face_detector, face_python=FLAGS.face_python,
       train_stride=FLAGS.train_stride,
       eval_stride=FLAGS.eval_stride,
       split_fractions=tuple(float(f) for f in FLAGS.split_fractions),

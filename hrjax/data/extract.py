@@ -15,7 +15,8 @@ import numpy as np
 import tqdm
 from absl import logging
 
-from hrjax.data import adapters, clip_store, crop, face, face_crop, resample, video_io, worker_pool
+from hrjax.data import (adapters, clip_store, crop, face, face_crop, face_regions, regions,
+                        resample, video_io, worker_pool)
 from hrjax.data import heart_series as heart
 from hrjax.data.regions import REGION_NAMES
 from hrjax.errors import InputError
@@ -26,11 +27,13 @@ class ExtractSettings:
   fps: float = 30.0  # every clip is resampled to this frame rate
   clip_frames: int = 128
   size: int = 36  # clips are size x size pixels
-  # 'face' (Haar detector), 'center' (a centred square) or 'none'. The centre by default, as
+  # 'face' (a detected face), 'center' (a centred square) or 'none'. The centre by default, as
   # for the synthetic faces (centred, filling the frame); scripts/extract.py defaults to
   # 'face', for real recordings.
   crop: str = 'center'
   crop_fraction: float = 0.7  # side of the centred square / shorter frame side
+  face_detector: str = 'haar'  # crop='face': 'haar' or 'mediapipe' (landmarks: region maps)
+  face_python: str = ''  # face_detector='mediapipe': its Python ('': face_mesh.default_python)
   face_every: int = 10  # crop='face': detect on every N-th frame, interpolate and smooth between
   face_scale: float = 1.5  # crop='face': square side / detected face side
   face_fallback: str = 'skip'  # crop='face' and no face found: 'skip' the recording or 'center'
@@ -85,6 +88,8 @@ class Decoded:
   boxes: np.ndarray  # int [F, 4] the crop box (top, left, height, width) under each frame
   frame_hw: tuple[int, int]  # the source video's frame size
   notes: dict  # e.g. face_share: share of sampled frames with a face
+  landmarks: face.Landmarks | None = None  # where the face detector gives them
+  source_times: np.ndarray | None = None  # [frames] the decoded frames' own times, seconds
 
 
 def decode_video(video: str | Path, s: ExtractSettings, *, frame_times: np.ndarray | None = None,
@@ -105,8 +110,9 @@ def decode_video(video: str | Path, s: ExtractSettings, *, frame_times: np.ndarr
   fixed = ((0, 0, info.height, info.width) if s.crop == 'none'
            else crop.center_box(info.height, info.width, s.crop_fraction))
   if s.crop == 'face':
-    fs = face.FaceSettings(every=s.face_every, scale=s.face_scale)
-    small, boxes, notes['face_share'] = face_crop.face_crop(
+    fs = face.FaceSettings(every=s.face_every, scale=s.face_scale, detector=s.face_detector,
+                           face_python=s.face_python)
+    small, boxes, notes['face_share'], landmarks = face_crop.face_crop(
         video, frames_in, info, fs, s.size, fixed if s.face_fallback == 'center' else None,
         name=name, progress=progress)
   else:
@@ -116,6 +122,7 @@ def decode_video(video: str | Path, s: ExtractSettings, *, frame_times: np.ndarr
     # the memory of float32: an hour at 30 fps and 36 pixels holds 0.8 GB until resampled.
     small = [resize(f).astype(np.float16) for f in decoded]
     boxes = np.tile(np.array(fixed, int), (len(small), 1))
+    landmarks = None
   times = _frame_times(video, frame_times, heart_file, info, len(small))
   n = min(len(times), len(small))
   out = list(resample.resample_in_time(small[:n], times[:n], s.fps))
@@ -123,7 +130,8 @@ def decode_video(video: str | Path, s: ExtractSettings, *, frame_times: np.ndarr
   frames = np.clip(np.rint(np.stack([f for _, f in out]).astype(np.float32)), 0, 255)
   nearest = np.clip(np.searchsorted(times[:n], out_t), 0, n - 1)  # input frame under each
   out_boxes = boxes[nearest].reshape(-1, 4)
-  return Decoded(frames.astype(np.uint8), out_t, out_boxes, (info.height, info.width), notes)
+  return Decoded(frames.astype(np.uint8), out_t, out_boxes, (info.height, info.width), notes,
+                 landmarks, times[:n])
 
 
 def decode_recording(rec: adapters.Recording, s: ExtractSettings, progress: bool) -> Decoded:
@@ -235,11 +243,28 @@ def video_clips(video: str | Path, series: heart.HeartSeries, heart_file: str | 
                                                heart=str(heart_file)))
 
 
+def clip_region_maps(rec: adapters.Recording, decoded: Decoded, clips: list[Clip],
+                     s: ExtractSettings) -> np.ndarray:
+  """`float16 [N, S, S, R]`: each clip's region map (`regions.py`): the recording's own (the
+  generator's), else from the face's landmarks, else (a recording whose face was never
+  found, cropped at the centre) all non-skin."""
+  if rec.regions is not None:
+    return clip_regions(rec.regions, decoded, clips, s)
+  if decoded.landmarks is not None:
+    spans = [(decoded.times[c.start], decoded.times[c.start + s.clip_frames - 1]) for c in clips]
+    return face_regions.clip_maps(decoded.landmarks, decoded.source_times, spans, s.size)
+  logging.warning('%s: no face landmarks, so its clips are all non-skin in the region maps',
+                  rec.video)
+  maps = np.zeros((len(clips), s.size, s.size, len(regions.REGION_NAMES)), np.float16)
+  maps[..., regions.NON_SKIN] = 1
+  return maps
+
+
 def clip_regions(path: Path, decoded: Decoded, clips: list[Clip], s: ExtractSettings
                  ) -> np.ndarray:
   """`float16 [N, S, S, R]`: a recording's region map (`regions.py`) under each clip, cropped
   and resized as its frames were (averaged over the clip's crop boxes)."""
-  occupancy = np.load(path).astype(np.float32)
+  occupancy = regions.padded(np.load(path).astype(np.float32))
   if occupancy.shape[:2] != decoded.frame_hw:
     raise InputError(path, f'a region map of {occupancy.shape[:2]} pixels for a video of '
                      f'{decoded.frame_hw}')
@@ -270,7 +295,7 @@ def _recording_clips(rec: adapters.Recording, stride: int, s: ExtractSettings,
   if not clips:
     raise InputError(rec.video, f'no {s.clip_frames}-frame window with a valid heart signal '
                      f'({len(decoded.times)} frames at {s.fps} fps)')
-  maps = clip_regions(rec.regions, decoded, clips, s) if with_regions else None
+  maps = clip_region_maps(rec, decoded, clips, s) if with_regions else None
   return clips, maps, decoded.notes
 
 
@@ -326,10 +351,14 @@ def extract(dataset: str, root: str | Path, store: str | Path, settings: Extract
   `workers` processes decode recordings side by side (0: one per CPU); the store is the
   same as the serial path's.
   """
+  if settings.crop == 'face':
+    face.check_detector(face.FaceSettings(detector=settings.face_detector,
+                                          face_python=settings.face_python))
   recordings = adapters.find_recordings(dataset, root, offsets)
   split_of = assign_splits([r.subject for r in recordings], settings.split_fractions,
                            settings.split_seed)
-  with_regions = all(r.regions is not None for r in recordings)
+  with_regions = (all(r.regions is not None for r in recordings)
+                  or (settings.crop == 'face' and settings.face_detector == 'mediapipe'))
   unlabeled = {r.unlabeled for r in recordings}
   if len(unlabeled) > 1:
     raise InputError(root, 'some recordings have a heart signal and some (kind none) do not: '

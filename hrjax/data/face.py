@@ -1,7 +1,9 @@
 """Face boxes over a video: detect every few frames, enlarge, fill gaps, smooth in time.
 
-The detector is OpenCV's frontal-face Haar cascade, whose model file ships
-inside the `opencv-python-headless` 4.x wheel (nothing is downloaded). A
+Two detectors: OpenCV's frontal-face Haar cascade (the default and light
+fallback; its model file ships inside the `opencv-python-headless` wheel) and
+MediaPipe's FaceMesh (`face_mesh.py`: 468 landmarks, from which the skin regions
+come; its models ship inside the mediapipe wheel). Nothing is downloaded. A
 detection's box is enlarged about its centre (1.5x, as rPPG-Toolbox does) to a
 square that takes in the forehead and cheeks; boxes between detections are
 interpolated and smoothed over about a second, so the crop follows the head
@@ -12,12 +14,29 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import contextlib
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from typing import NamedTuple
 
 import numpy as np
 
 Box = tuple[int, int, int, int]  # top, left, height, width (pixels of the full frame)
+DETECTORS = ('haar', 'mediapipe')
+
+
+class Face(NamedTuple):
+  """A detection: centre and side of the face (Haar's convention), and its landmarks
+  `float32 [L, 2]` (x, y) where the detector gives them; all in the frame's pixels."""
+
+  cy: float
+  cx: float
+  side: float
+  landmarks: np.ndarray | None = None
+
+  def scaled(self, k: float) -> 'Face':
+    return Face(self.cy * k, self.cx * k, self.side * k,
+                None if self.landmarks is None else self.landmarks * k)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,6 +46,14 @@ class FaceSettings:
   detect_width: int = 320  # frames are shrunk to this width for detection
   smooth_s: float = 1.0  # centred moving-average window over detections, seconds
   min_face: float = 0.08  # smallest face side accepted, as a share of the frame width
+  detector: str = 'haar'  # one of DETECTORS
+  face_python: str = ''  # detector='mediapipe': the helper's Python ('': face_mesh.default_python)
+
+  @property
+  def width(self) -> int:
+    """Frames are shrunk to this width for the detector (FaceMesh keeps more pixels: its
+    landmarks are placed on a 192-pixel crop of the face)."""
+    return self.detect_width if self.detector == 'haar' else 2 * self.detect_width
 
 
 @functools.cache
@@ -40,8 +67,8 @@ def haar_cascade():
 
 def detect_largest_face(frame: np.ndarray, min_face: float,
                         near: tuple[float, float, float] | None = None,
-                        ) -> tuple[float, float, float] | None:
-  """(centre row, centre column, side) of the largest frontal face in an RGB frame, or None.
+                        ) -> Face | None:
+  """The largest frontal face in an RGB frame (Haar; no landmarks), or None.
 
   `near`: the previous detection (same pixels). The search then looks first in a
   square of 2.4 face sides around it, for faces of 0.8-1.25 times its side: five
@@ -59,17 +86,40 @@ def detect_largest_face(frame: np.ndarray, min_face: float,
       hit = _largest(haar_cascade().detectMultiScale(
           roi, scaleFactor=1.1, minNeighbors=5, minSize=(lo, lo), maxSize=(hi, hi)))
       if hit is not None:
-        return hit[0] + top, hit[1] + left, hit[2]
+        return Face(hit.cy + top, hit.cx + left, hit.side)
   smallest = max(12, int(min_face * frame.shape[1]))
   return _largest(haar_cascade().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5,
                                                   minSize=(smallest, smallest)))
 
 
-def _largest(found) -> tuple[float, float, float] | None:
+def _largest(found) -> Face | None:
   if len(found) == 0:
     return None
   x, y, w, h = max(found, key=lambda b: b[2] * b[3])
-  return y + h / 2, x + w / 2, float(max(w, h))
+  return Face(y + h / 2, x + w / 2, float(max(w, h)))
+
+
+def check_detector(s: FaceSettings) -> None:
+  """Fail before any work when the settings' detector is unknown or cannot run here."""
+  if s.detector not in DETECTORS:
+    raise ValueError(f"face detector must be one of {', '.join(DETECTORS)}, got {s.detector!r}")
+  if s.detector == 'mediapipe':
+    from hrjax.data import face_mesh
+    face_mesh.check_python(s.face_python)
+
+
+@contextlib.contextmanager
+def detector(s: FaceSettings) -> Iterator[Callable]:
+  """The settings' detector, `(frame, min_face, near) -> Face | None`, for the duration of a
+  video (FaceMesh runs in a helper process, closed on leaving)."""
+  if s.detector == 'haar':
+    yield detect_largest_face
+  elif s.detector == 'mediapipe':
+    from hrjax.data import face_mesh
+    with face_mesh.FaceMesh(s.face_python) as mesh:
+      yield mesh
+  else:
+    check_detector(s)
 
 
 def _moving_average(x: np.ndarray, width: int) -> np.ndarray:
@@ -107,6 +157,7 @@ class FaceTracker:
     self.smooth = max(1, int(round(s.smooth_s * (fps or 30.0) / s.every)))
     self.index: list[int] = []  # sampled frames, in order
     self.found: list[tuple[float, float, float] | None] = []  # their detections (full pixels)
+    self.landmarks: list[np.ndarray | None] = []  # the detections' landmarks, where given
     self.count = 0  # frames seen
     self._last_hit = -1  # index into self.index of the latest detection with a face
 
@@ -115,15 +166,16 @@ class FaceTracker:
     i, self.count = self.count, self.count + 1
     if i % self.s.every:
       return
-    small = shrink_for_detection(frame, self.s.detect_width)
+    small = shrink_for_detection(frame, self.s.width)
     k = self.frame_hw[1] / small.shape[1]  # back to full-frame pixels
     near = None if self._last_hit < 0 else tuple(v / k for v in self.found[self._last_hit])
     hit = self.detect(small, self.s.min_face, near)
     if hit is not None:
-      hit = (hit[0] * k, hit[1] * k, hit[2] * k)
+      hit = Face(*hit).scaled(k)
       self._last_hit = len(self.index)
     self.index.append(i)
-    self.found.append(hit)
+    self.found.append(None if hit is None else (hit.cy, hit.cx, hit.side))
+    self.landmarks.append(None if hit is None else hit.landmarks)
 
   @property
   def share(self) -> float:
@@ -164,6 +216,24 @@ class FaceTracker:
     top = np.clip(np.rint(cy - side / 2).astype(int), 0, height - side)
     left = np.clip(np.rint(cx - side / 2).astype(int), 0, width_px - side)
     return np.stack([top, left, side, side], -1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Landmarks:
+  """The landmarks of the sampled frames with a face, and the crop box each frame got."""
+
+  frames: np.ndarray  # int [K]: the frames' indices in the video
+  points: np.ndarray  # float32 [K, L, 2]: (x, y) in the full frame's pixels
+  boxes: np.ndarray  # int [K, 4]: the frames' crop boxes (top, left, side, side)
+
+  @classmethod
+  def of(cls, tracker: 'FaceTracker', boxes: np.ndarray | None) -> 'Landmarks | None':
+    """A tracker's landmarks (None where its detector gives none or it found no face)."""
+    have = [j for j, p in enumerate(tracker.landmarks) if p is not None]
+    if not have or boxes is None:
+      return None
+    frames = np.array([tracker.index[j] for j in have])
+    return cls(frames, np.stack([tracker.landmarks[j] for j in have]), boxes[frames])
 
 
 def track_faces(frames: Iterable[np.ndarray], frame_hw: tuple[int, int], fps: float,

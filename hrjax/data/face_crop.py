@@ -30,17 +30,48 @@ BUFFER_BYTES = 256 << 20  # frames held for their box: about 30 of 1080p, 1 s at
 def face_crop(video: Path, frames: Iterator[np.ndarray], info: video_io.VideoInfo,
               fs: face.FaceSettings, size: int, fallback_box: tuple | None, *,
               name: str, progress: bool, buffer_bytes: int = BUFFER_BYTES,
-              ) -> tuple[list[np.ndarray], np.ndarray, float]:
+              ) -> tuple[list[np.ndarray], np.ndarray, float, face.Landmarks | None]:
   """Every frame of `frames` cropped to its face box and area-resized to `size` (float16).
 
   Returns (the cropped frames, their boxes `int [F, 4]`, share of sampled frames
-  with a face). With no face anywhere: the `fallback_box` for every frame, or an
-  InputError naming the video when it is None.
+  with a face, the landmarks where the detector gives them). With no face
+  anywhere: the `fallback_box` for every frame, or an InputError naming the video
+  when it is None.
   """
-  frame_hw = (info.height, info.width)
-  tracker = face.FaceTracker(frame_hw, info.fps, fs)
+  with face.detector(fs) as detect:
+    tracker = face.FaceTracker((info.height, info.width), info.fps, fs, detect)
+    done, boxes, streaming, held = _crop_streaming(tracker, frames, size, name, progress,
+                                                   buffer_bytes)
+  share = tracker.share
+  if boxes is None:
+    sampled = len(tracker.index)
+    if fallback_box is None:
+      raise InputError(video, f'no face found in any of {sampled} sampled frames '
+                       '(face_fallback=center would crop the centre instead)')
+    logging.warning('%s: no face found in any of %d sampled frames; cropping the centre',
+                    video, sampled)
+    boxes = np.tile(np.array(fallback_box, int), (tracker.count, 1))
+  elif share < 0.5:
+    logging.warning('%s: a face in only %.0f%% of sampled frames; boxes interpolated between',
+                    video, 100 * share)
+  rest = held if streaming else _second_pass(video, len(done), name, progress)
+  cut = _cutter(size)
+  done.extend(cut(f, box) for f, box in zip(rest, boxes[len(done):]))
+  return done, boxes, share, face.Landmarks.of(tracker, boxes)
+
+
+def _cutter(size: int):
+  """`(frame, box) -> float16 [size, size, 3]`, the resize matrices cached by box."""
   resize_to = functools.lru_cache(maxsize=64)(lambda box: crop.CropResize(box, size))
-  cut = lambda frame, box: resize_to(tuple(int(v) for v in box))(frame).astype(np.float16)
+  return lambda frame, box: resize_to(tuple(int(v) for v in box))(frame).astype(np.float16)
+
+
+def _crop_streaming(tracker: face.FaceTracker, frames: Iterator[np.ndarray], size: int,
+                    name: str, progress: bool, buffer_bytes: int):
+  """Detection over every frame, and the crops of those whose box settled while the
+  frames streamed; returns (crops, every frame's box or None, whether the buffer held,
+  the frames still held)."""
+  cut = _cutter(size)
   done: list[np.ndarray] = []
   held: collections.deque = collections.deque()
   streaming = True
@@ -55,22 +86,7 @@ def face_crop(video: Path, frames: Iterator[np.ndarray], info: video_io.VideoInf
     if len(held) * frame.nbytes > buffer_bytes:
       streaming = False  # detection goes on; a second pass crops what was not yet cut
       held.clear()
-  boxes = tracker.boxes(0, tracker.count)
-  share = tracker.share
-  if boxes is None:
-    sampled = len(tracker.index)
-    if fallback_box is None:
-      raise InputError(video, f'no face found in any of {sampled} sampled frames '
-                       '(face_fallback=center would crop the centre instead)')
-    logging.warning('%s: no face found in any of %d sampled frames; cropping the centre',
-                    video, sampled)
-    boxes = np.tile(np.array(fallback_box, int), (tracker.count, 1))
-  elif share < 0.5:
-    logging.warning('%s: a face in only %.0f%% of sampled frames; boxes interpolated between',
-                    video, 100 * share)
-  rest = held if streaming else _second_pass(video, len(done), name, progress)
-  done.extend(cut(f, box) for f, box in zip(rest, boxes[len(done):]))
-  return done, boxes, share
+  return done, tracker.boxes(0, tracker.count), streaming, held
 
 
 def _second_pass(video: Path, skip: int, name: str, progress: bool) -> Iterator[np.ndarray]:

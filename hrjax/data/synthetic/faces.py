@@ -11,7 +11,8 @@ import dataclasses
 
 import numpy as np
 
-from hrjax.data.regions import FOREHEAD, LEFT_CHEEK, NON_SKIN, OTHER_SKIN, RIGHT_CHEEK
+from hrjax.data.regions import (CHIN_JAW, FOREHEAD, LEFT_CHEEK, NON_SKIN, NOSE, OTHER_SKIN,
+                                RIGHT_CHEEK)
 
 # Linear skin reflectance at the two ends of the melanin range (light, dark).
 _LIGHT_SKIN = np.array([0.80, 0.58, 0.47])
@@ -139,14 +140,18 @@ def _paint_features(rng: np.random.Generator, head: _Head, skin: np.ndarray,
 
 
 def _region_labels(head: _Head, skin_mask: np.ndarray) -> np.ndarray:
-  """`int8 [S, S]`: forehead and cheeks on bare skin, other skin, the rest non-skin."""
+  """`int8 [S, S]`: forehead, cheeks, nose, chin and jaw on bare skin, other skin, the rest
+  non-skin (labels only: the pulse's strength follows forehead and cheeks)."""
   u, v, cu, ru = head.u, head.v, head.cu, head.ru
   regions = np.where(skin_mask > 0.5, OTHER_SKIN, NON_SKIN).astype(np.int8)
   forehead = (v < head.eye_v - 0.15) & (v > head.hairline + 0.03) & (np.abs(u - cu) < ru * 0.6)
   cheek_v = (v > head.eye_v + 0.1) & (v < head.mouth_v - 0.05)
   left = cheek_v & (u < cu - ru * 0.2) & (u > cu - ru * 0.85)
   right = cheek_v & (u > cu + ru * 0.2) & (u < cu + ru * 0.85)
-  for mask, label in ((forehead, FOREHEAD), (left, LEFT_CHEEK), (right, RIGHT_CHEEK)):
+  nose = (np.abs(u - cu) < ru * 0.15) & (v > head.eye_v + 0.05) & (v < head.mouth_v - 0.08)
+  chin_jaw = v > head.mouth_v + 0.06
+  for mask, label in ((forehead, FOREHEAD), (left, LEFT_CHEEK), (right, RIGHT_CHEEK),
+                      (nose, NOSE), (chin_jaw, CHIN_JAW)):
     regions[mask & (skin_mask > 0.5)] = label
   return regions
 
