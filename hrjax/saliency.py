@@ -48,9 +48,12 @@ def main(argv):
   writer.close()
   print(f"saliency of {result['clips']} clips ({len(result['subjects'])} subjects) -> {out}")
   if result['regions']:
-    print(f"{'region':<12}{'score share':>13}{'|attr| share':>14}{'image area':>12}")
+    print(f"{'region':<12}{'score share':>13}{'95% over subjects':>20}{'|attr| share':>14}"
+          f"{'image area':>12}")
     for name, v in result['regions'].items():
-      print(f"{name:<12}{v['score_share']:>13.1%}{v['mass_share']:>14.1%}{v['area']:>12.1%}")
+      lo, hi = v['score_share_ci']
+      print(f"{name:<12}{v['score_share']:>13.1%}{f'[{lo:.1%}, {hi:.1%}]':>20}"
+            f"{v['mass_share']:>14.1%}{v['area']:>12.1%}")
   else:
     print('no region maps in this store: no region table')
 

@@ -39,8 +39,10 @@ def test_attribution_lands_on_the_region_that_carries_the_pulse():
   net = saliency.net_attribution(attr)
   mass = saliency.attribution_mass(net)
   assert mass.shape == (3, 16, 16) and np.allclose(mass.sum((1, 2)), 1.0)
-  shares = saliency.region_shares(net, [cheek] * 3)
+  shares = saliency.region_shares(net, [cheek] * 3, subjects=['a', 'b', 'b'])
   assert shares['cheeks']['area'] == pytest.approx(25 / 256)
+  lo, hi = shares['cheeks']['score_share_ci']  # over subjects resampled
+  assert lo <= shares['cheeks']['score_share'] <= hi and 0 < hi - lo < 0.3
   assert shares['cheeks']['score_share'] > 0.7, shares
   assert shares['cheeks']['mass_share'] > 3 * shares['cheeks']['area'], shares
   # Completeness: attributions add up to score(clip) - mean score(shuffled baselines).

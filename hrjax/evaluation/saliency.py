@@ -76,41 +76,68 @@ def attribution_mass(net: np.ndarray) -> np.ndarray:
   return mass / np.maximum(mass.sum((1, 2), keepdims=True), 1e-30)
 
 
-def region_shares(net: np.ndarray, maps: list[np.ndarray | None]) -> dict | None:
+def region_shares(net: np.ndarray, maps: list[np.ndarray | None],
+                  names: list[str] | tuple[str, ...] = regions.REGION_NAMES,
+                  subjects: list[str] | None = None, n_boot: int = 1000,
+                  groups: dict | None = None) -> dict | None:
   """Per region, over the clips that have region maps:
 
   score_share: the region's summed attribution over all clips / all attribution
     (by completeness, the share of the score gain over the shuffled baselines that
-    the region accounts for; pixel noise cancels inside a region);
+    the region accounts for; pixel noise cancels inside a region), and with
+    `subjects` its 95% interval over subjects resampled with replacement
+    (score_share_ci: a subject brings all its clips);
   mass_share: the mean per-clip share of |net attribution| (noise counts, so this
     spreads towards the area share);
   area: the region's mean share of the image (what uniform attribution would give).
+  `groups` (name -> labels) replaces the regions of `regions.SUMMARY`.
   """
-  rows = [(n, r) for n, r in zip(net, maps) if r is not None]
-  if not rows:
+  keep = [k for k, r in enumerate(maps) if r is not None]
+  if not keep:
     return None
-  total = sum(float(n.sum()) for n, _ in rows)
-  mass = attribution_mass(np.stack([n for n, _ in rows]))
+  net_kept = net[keep]
+  mass = attribution_mass(net_kept)
+  total = net_kept.sum((1, 2))  # [N]
+  who = None if subjects is None else np.unique(np.asarray(subjects)[keep], return_inverse=True)[1]
   out = {}
-  for name, labels in regions.SUMMARY.items():
-    weight = [r[..., list(labels)].sum(-1) for _, r in rows]
-    out[name] = dict(
-        score_share=float(sum((n * w).sum() for (n, _), w in zip(rows, weight)) / total),
-        mass_share=float(np.mean([(m * w).sum() for m, w in zip(mass, weight)])),
-        area=float(np.mean([w.mean() for w in weight])))
+  for name, channels in regions.summary_channels(names, groups).items():
+    weight = np.stack([maps[k][..., channels].sum(-1) for k in keep])  # [N, S, S]
+    inside = (net_kept * weight).sum((1, 2))
+    out[name] = dict(score_share=float(inside.sum() / total.sum()),
+                     mass_share=float((mass * weight).sum((1, 2)).mean()),
+                     area=float(weight.mean()))
+    if who is not None:
+      out[name]['score_share_ci'] = _subject_interval(inside, total, who, n_boot)
   return out
 
 
+def _subject_interval(part: np.ndarray, whole: np.ndarray, who: np.ndarray, n_boot: int,
+                      seed: int = 0) -> list[float]:
+  """95% percentile interval of sum(part) / sum(whole) over subjects resampled."""
+  k = who.max() + 1
+  part_s, whole_s = np.bincount(who, part, k), np.bincount(who, whole, k)
+  draws = np.random.default_rng(seed).integers(0, k, (n_boot, k))
+  ratios = part_s[draws].sum(1) / whole_s[draws].sum(1)
+  return [float(v) for v in np.percentile(ratios, [2.5, 97.5])]
+
+
 def compute(workdir: str | Path, store: str | None = None, split: str | None = None,
-            clips: int = 32, steps: int = 16, step: int | None = None, batch: int = 8) -> dict:
-  """Attribution maps of up to `clips` clips of a split (spread over its subjects)."""
+            clips: int = 32, steps: int = 16, step: int | None = None, batch: int = 8,
+            only_subjects: list[str] | None = None) -> dict:
+  """Attribution maps of up to `clips` clips of a split (spread over its subjects, or over
+  the clips of `only_subjects`: a model's held-out subjects)."""
   import jax
   cfg, model, params, restored = restore.load(workdir, step)
   store = store or cfg.data.store
   split = split or cfg.data.eval_split
   clip_store.check_labeled(store, 'explained (saliency pairs each video with its heart)')
   data = clip_store.open_split(store, split)
-  index = np.unique(np.linspace(0, len(data) - 1, min(clips, len(data))).round().astype(int))
+  pool = (np.arange(len(data)) if only_subjects is None else
+          np.flatnonzero(np.isin(data.subjects, [str(x) for x in only_subjects])))
+  if not len(pool):
+    raise ValueError(f'{store} [{split}]: no clips of subjects {only_subjects}')
+  index = pool[np.unique(np.linspace(0, len(pool) - 1, min(clips, len(pool))).round()
+                         .astype(int))]
   ig = jax.jit(lambda p, v, h, rr: integrated_gradients(model_score_fn(model, p), v, h, rr,
                                                         steps))
   nets, means = [], []
@@ -123,11 +150,14 @@ def compute(workdir: str | Path, store: str | None = None, split: str | None = N
   net, mean_frames = np.concatenate(nets), np.concatenate(means)
   maps = ([np.asarray(data.regions[i], np.float32) for i in index] if data.regions is not None
           else [None] * len(index))
+  names = clip_store.read_header(store).get('region_names') or regions.REGION_NAMES
+  subjects = [str(data.subjects[i]) for i in index]
   return dict(workdir=str(workdir), store=str(store), split=split, checkpoint_step=restored,
-              clips=len(index), subjects=sorted({str(data.subjects[i]) for i in index}),
-              steps=steps, regions=region_shares(net, maps), score_gain=float(net.sum(
-                  (1, 2)).mean()), mass=attribution_mass(net), mean_frames=mean_frames,
-              clip_index=index.tolist())
+              clips=len(index), subjects=sorted(set(subjects)), steps=steps,
+              regions=region_shares(net, maps, names, subjects),
+              score_gain=float(net.sum((1, 2)).mean()), region_names=list(names),
+              clip_subjects=subjects, net=net, maps=maps, mass=attribution_mass(net),
+              mean_frames=mean_frames, clip_index=index.tolist())
 
 
 def draw(result: dict, examples: int = 6):
@@ -169,6 +199,6 @@ def write(result: dict, out: str | Path) -> np.ndarray:
   out.mkdir(parents=True, exist_ok=True)
   image = figures.save_png(draw(result), out / 'saliency.png')
   np.save(out / 'mean_attribution.npy', result['mass'].mean(0).astype(np.float32))
-  summary = {k: v for k, v in result.items() if k not in ('mass', 'mean_frames')}
+  summary = {k: v for k, v in result.items() if k not in ('mass', 'mean_frames', 'net', 'maps')}
   (out / 'saliency.json').write_text(json.dumps(summary, indent=1))
   return image
