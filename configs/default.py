@@ -150,6 +150,9 @@ def _eval() -> ml_collections.ConfigDict:
   # Score each video and its mirror image and average (evaluation and `hrjax.predict`):
   # twice the encoder's work, less of the noise of where the attention happens to look.
   e.mirror_average = False
+  # Score only these face regions' changes over time (evaluation/region_input.py: 'skin',
+  # 'forehead', 'cheeks', 'nose', 'chin_jaw', 'other_skin', 'non_skin'); '': the whole clip.
+  e.regions = ''
   return e
 
 

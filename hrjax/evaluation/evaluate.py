@@ -17,7 +17,7 @@ from absl import logging
 
 from hrjax.data import clip_store
 from hrjax.data.recording import METADATA_KEYS
-from hrjax.evaluation import baselines, metrics, recordings, scoring
+from hrjax.evaluation import baselines, metrics, recordings, region_input, scoring
 from hrjax.evaluation import report as report_lib
 from hrjax.models.pairing import PairingModel
 from hrjax.training import restore, state
@@ -56,6 +56,8 @@ def evaluate(model: PairingModel, params, cfg, mesh) -> dict:
   store, split_name = cfg.data.store, cfg.data.eval_split
   clip_store.check_labeled(store, 'evaluated')
   split = clip_store.open_split(store, split_name)
+  if cfg.eval.regions:
+    split = region_input.restrict(split, cfg.eval.regions, store)
   subjects = split.subjects
   if len(np.unique(subjects)) < 2:
     raise ValueError(f'{store}/{split_name}: fewer than two subjects, no trials to score')
@@ -71,7 +73,8 @@ def evaluate(model: PairingModel, params, cfg, mesh) -> dict:
       metrics.trial_margins(methods['hrjax'], subjects))
   summaries['hrjax']['recording']['calibration'] = metrics.calibration(
       recordings.recording_margins(methods['hrjax'], split.rows))
-  return dict(store=str(store), split=split_name, representation=model.representation,
+  return dict(store=str(store), split=split_name, regions=cfg.eval.regions or 'all',
+              representation=model.representation,
               clips=len(split), subjects=int(len(np.unique(subjects))),
               seconds=round(time.time() - t0, 2), methods=summaries)
 

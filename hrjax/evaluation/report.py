@@ -39,11 +39,17 @@ def _n_ways(method: dict) -> list[int]:
   return sorted(int(k[5:-3]) for k in method if k.startswith('top1_'))
 
 
+def _regions_note(report: dict) -> str:
+  regions = report.get('regions', 'all')
+  return '' if regions == 'all' else f', input restricted to {regions} (eval.regions)'
+
+
 def format_table(report: dict) -> str:
   first = next(iter(report['methods'].values()))
   cols = ['two_afc', 'two_afc_ci95', 'auc'] + [f'top1_{n}way' for n in _n_ways(first)]
   lines = [f"{report['store']} [{report['split']}]: {report['clips']} clips, "
-           f"{report['subjects']} subjects, heart = {report['representation']}",
+           f"{report['subjects']} subjects, heart = {report['representation']}"
+           + _regions_note(report),
            f"{'method':<10}" + ''.join(f'{c:>16}' for c in cols)]
   for name, m in report['methods'].items():
     cells = []
@@ -88,7 +94,8 @@ def markdown(report: dict) -> str:
          f"{report['clips']} clips of {report['subjects']} subjects, heart representation "
          f"`{report['representation']}`" +
          (f", checkpoint step {report['checkpoint_step']}" if 'checkpoint_step' in report else '')
-         + (f", {report['parameters']:,} parameters" if 'parameters' in report else '') + '.',
+         + (f", {report['parameters']:,} parameters" if 'parameters' in report else '')
+         + _regions_note(report) + '.',
          'Every method scores the very same pairs; a 2AFC trial is a heart, its own video '
          'and a video of another subject. Per recording: the mean clip score of a heart '
          "recording against each whole video (over the clip times both have), as "
