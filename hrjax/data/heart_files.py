@@ -161,10 +161,19 @@ def trigger_events(reader, path: Path, status_channel: str = STATUS_CHANNEL
   return [(float(t), str(text).strip()) for t, text in zip(onsets, texts)]
 
 
+FIRST_TRIGGER = '*'  # as a start code: the first trigger of any code (MAHNOB-HCI's video start)
+
+
 def _window(events: list[tuple[float, str]], path: Path, start_code: str | None,
             end_code: str | None) -> tuple[float, float]:
-  """Seconds (start, end) between the first start code and the next end code."""
+  """Seconds (start, end) between the first start code (FIRST_TRIGGER: any) and the next end
+  code."""
   present = sorted({code for _, code in events})
+  if start_code == FIRST_TRIGGER:
+    if not events:
+      raise InputError(path, 'its Status channel never leaves 0: when the video starts is '
+                       'unknown')
+    start_code = events[0][1]
 
   def first(code, after):
     for t, c in events:

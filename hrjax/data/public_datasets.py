@@ -246,14 +246,7 @@ MAHNOB_ECG = 'EXG3-EXG1'  # left abdomen against upper right chest: a lead II (d
 def read_mahnob_heart(bdf: Path) -> heart.HeartSeries:
   """A MAHNOB-HCI session's BDF: the ECG from the first non-zero sample of its `Status`
   channel on, which is when the session's video starts (the peers' reading)."""
-  reader = heart_files.open_edf(Path(bdf))
-  try:
-    events = heart_files.trigger_events(reader, Path(bdf))
-  finally:
-    reader.close()
-  if not events:
-    raise InputError(bdf, 'its Status channel never leaves 0: when the video starts is unknown')
-  return heart_files.read_ecg(bdf, MAHNOB_ECG, start_code=events[0][1])
+  return heart_files.read_ecg(bdf, MAHNOB_ECG, start_code=heart_files.FIRST_TRIGGER)
 
 
 def mahnob_hci(root: Path) -> list[Recording]:
