@@ -6,7 +6,6 @@ Splits are by subject: every clip of a subject lands in the same split.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -15,8 +14,17 @@ import numpy as np
 import tqdm
 from absl import logging
 
-from hrjax.data import (adapters, clip_store, crop, face, face_crop, face_regions, regions,
-                        resample, video_io, worker_pool)
+from hrjax.data import (
+  adapters,
+  clip_store,
+  crop,
+  face,
+  face_crop,
+  region_maps,
+  resample,
+  video_io,
+  worker_pool,
+)
 from hrjax.data import heart_series as heart
 from hrjax.data.regions import REGION_NAMES
 from hrjax.errors import InputError
@@ -243,42 +251,6 @@ def video_clips(video: str | Path, series: heart.HeartSeries, heart_file: str | 
                                                heart=str(heart_file)))
 
 
-def clip_region_maps(rec: adapters.Recording, decoded: Decoded, clips: list[Clip],
-                     s: ExtractSettings) -> np.ndarray:
-  """`float16 [N, S, S, R]`: each clip's region map (`regions.py`): the recording's own (the
-  generator's), else from the face's landmarks, else (a recording whose face was never
-  found, cropped at the centre) all non-skin."""
-  if rec.regions is not None:
-    return clip_regions(rec.regions, decoded, clips, s)
-  if decoded.landmarks is not None:
-    spans = [(decoded.times[c.start], decoded.times[c.start + s.clip_frames - 1]) for c in clips]
-    return face_regions.clip_maps(decoded.landmarks, decoded.source_times, spans, s.size)
-  logging.warning('%s: no face landmarks, so its clips are all non-skin in the region maps',
-                  rec.video)
-  maps = np.zeros((len(clips), s.size, s.size, len(regions.REGION_NAMES)), np.float16)
-  maps[..., regions.NON_SKIN] = 1
-  return maps
-
-
-def clip_regions(path: Path, decoded: Decoded, clips: list[Clip], s: ExtractSettings
-                 ) -> np.ndarray:
-  """`float16 [N, S, S, R]`: a recording's region map (`regions.py`) under each clip, cropped
-  and resized as its frames were (averaged over the clip's crop boxes)."""
-  occupancy = regions.padded(np.load(path).astype(np.float32))
-  if occupancy.shape[:2] != decoded.frame_hw:
-    raise InputError(path, f'a region map of {occupancy.shape[:2]} pixels for a video of '
-                     f'{decoded.frame_hw}')
-  crop_at = functools.lru_cache(maxsize=64)(
-      lambda box: crop.CropResize(box, s.size)(occupancy))
-  maps = []
-  for clip in clips:
-    boxes, counts = np.unique(decoded.boxes[clip.start:clip.start + s.clip_frames], axis=0,
-                              return_counts=True)
-    total = sum(c * crop_at(tuple(int(x) for x in b)) for b, c in zip(boxes, counts))
-    maps.append(total / counts.sum())
-  return np.stack(maps).astype(np.float16)
-
-
 def _recording_clips(rec: adapters.Recording, stride: int, s: ExtractSettings,
                      with_regions: bool, progress: bool) -> tuple[list[Clip], np.ndarray, dict]:
   """One recording's clips, their region maps (or None) and notes; InputError if unusable."""
@@ -295,7 +267,7 @@ def _recording_clips(rec: adapters.Recording, stride: int, s: ExtractSettings,
   if not clips:
     raise InputError(rec.video, f'no {s.clip_frames}-frame window with a valid heart signal '
                      f'({len(decoded.times)} frames at {s.fps} fps)')
-  maps = clip_region_maps(rec, decoded, clips, s) if with_regions else None
+  maps = region_maps.clip_region_maps(rec, decoded, clips, s) if with_regions else None
   return clips, maps, decoded.notes
 
 

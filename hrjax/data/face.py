@@ -13,8 +13,8 @@ without jittering from one detection to the next.
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import contextlib
+import dataclasses
 import functools
 from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple

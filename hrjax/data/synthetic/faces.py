@@ -11,8 +11,15 @@ import dataclasses
 
 import numpy as np
 
-from hrjax.data.regions import (CHIN_JAW, FOREHEAD, LEFT_CHEEK, NON_SKIN, NOSE, OTHER_SKIN,
-                                RIGHT_CHEEK)
+from hrjax.data.regions import (
+  CHIN_JAW,
+  FOREHEAD,
+  LEFT_CHEEK,
+  NON_SKIN,
+  NOSE,
+  OTHER_SKIN,
+  RIGHT_CHEEK,
+)
 
 # Linear skin reflectance at the two ends of the melanin range (light, dark).
 _LIGHT_SKIN = np.array([0.80, 0.58, 0.47])
