@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hrjax.data import heart_files, public_datasets, recording, text_files
+from hrjax.data import heart_files, public_datasets, recording, text_files, ubfc_pure_files
 from hrjax.data import heart_series as heart
 from hrjax.data.regions import REGIONS_FILE
 from hrjax.errors import InputError
@@ -36,8 +36,8 @@ def ubfc_rppg(root: Path) -> list[Recording]:
     regions = folder / REGIONS_FILE  # the synthetic generator writes one
     recordings.append(Recording(
         subject=subject, recording=folder.name, video=recording.find_video(folder), heart_file=gt,
-        load_heart=lambda gt=gt: heart_files.read_ubfc_heart(gt),
-        frame_times=lambda gt=gt: heart_files.read_ubfc_ground_truth(gt)[2],
+        load_heart=lambda gt=gt: ubfc_pure_files.read_ubfc_heart(gt),
+        frame_times=lambda gt=gt: ubfc_pure_files.read_ubfc_ground_truth(gt)[2],
         regions=regions if regions.is_file() else None))
   return recordings
 
@@ -115,8 +115,8 @@ def pure_recording(js: Path, frames_dir: Path | None = None) -> Recording:
   name = js.stem
   return Recording(subject=name.split('-')[0].lstrip('0') or '0', recording=name,
                    video=frames_dir or js.parent, heart_file=js,
-                   load_heart=lambda: heart_files.read_pure_heart(js),
-                   frame_times=lambda: heart_files.read_pure_frame_times(js))
+                   load_heart=lambda: ubfc_pure_files.read_pure_heart(js),
+                   frame_times=lambda: ubfc_pure_files.read_pure_frame_times(js))
 
 
 MANIFEST_COLUMNS = ('subject', 'video', 'heart', 'kind')

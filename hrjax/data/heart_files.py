@@ -8,9 +8,8 @@
 - PPG/BVP: a CSV/text table (time and value, or values at a given sample rate)
   or a channel of an EDF/BDF file.
 - Rate: a number, a CSV with one mean bpm, or a time,bpm table.
-- Dataset files that hold a heart signal: UBFC-rPPG's `ground_truth.txt` (PPG,
-  rate and frame times, one value per frame) and PURE's session JSON (frame and
-  oximeter timestamps, the waveform).
+- Dataset files that hold a heart signal (`ubfc_pure_files.py`): UBFC-rPPG's
+  `ground_truth.txt` and PURE's session JSON.
 
 Times are seconds from the start of the file, or from the start trigger when a
 window is given (PURE: from the first image): a time column counts from its first
@@ -24,8 +23,6 @@ problem is an `InputError` naming the file.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import json
 import re
 from pathlib import Path
 
@@ -310,72 +307,6 @@ def read_heart_file(source: str | Path, kind: str, channel: str | None = None,
   raise ValueError(f'unknown heart kind {kind!r}; known: {", ".join(HEART_KINDS)}')
 
 
-# -- dataset files: UBFC-rPPG ground truth, PURE JSON ------------------------------------------
-
-def _numbers(path: Path, line: str, lineno: int) -> np.ndarray:
-  try:
-    values = np.array(line.replace(',', ' ').split(), dtype=float)
-  except ValueError:
-    raise InputError(path, f'line {lineno} holds something that is not a number') from None
-  return values
-
-
-@functools.lru_cache(maxsize=4)  # the heart and the frame times come from one file
-def read_ubfc_ground_truth(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-  """`ground_truth.txt`: PPG, heart rate, time (s); one value per video frame."""
-  lines = [ln for ln in text_files.read_text(path, 'heart file').splitlines() if ln.strip()]
-  if len(lines) < 3:
-    raise InputError(path, f'expected 3 lines (PPG, rate, time), found {len(lines)}')
-  ppg, bpm, t = (_numbers(path, ln, i + 1) for i, ln in enumerate(lines[:3]))
-  if not len(ppg) == len(bpm) == len(t):
-    raise InputError(path, f'lines differ in length: {len(ppg)}, {len(bpm)}, {len(t)}')
-  if len(t) < 2:
-    raise InputError(path, 'fewer than two samples')
-  if not (np.isfinite(ppg).all() and np.isfinite(t).all()):
-    raise InputError(path, 'PPG or time line contains NaN or infinite values')
-  return ppg, bpm, repair_timestamps(t, path)
-
-
-def read_ubfc_heart(path: Path) -> heart.HeartSeries:
-  """The PPG of a `ground_truth.txt` on its time line; line 2 (the oximeter's own rate) is
-  ignored: it disagrees badly with the waveform in some subjects."""
-  ppg, _, t = read_ubfc_ground_truth(Path(path))
-  return heart.from_ppg(t, ppg)
-
-
-@functools.lru_cache(maxsize=4)  # the heart and the frame times come from one file
-def read_pure_json(path: Path) -> dict:
-  """A PURE session JSON: image timestamps, oximeter timestamps and waveform (seconds)."""
-  if not path.is_file():
-    raise InputError(path, 'heart file not found')
-  try:
-    data = json.loads(path.read_text())
-    images = np.array([row['Timestamp'] for row in data['/Image']], float) * 1e-9
-    pulse = data['/FullPackage']
-    t = np.array([row['Timestamp'] for row in pulse], float) * 1e-9
-    wave = np.array([row['Value']['waveform'] for row in pulse], float)
-  except (json.JSONDecodeError, UnicodeDecodeError) as e:
-    raise InputError(path, f'not valid JSON ({e})') from None
-  except (KeyError, TypeError) as e:
-    raise InputError(path, f'not a PURE JSON file: no {e} where "/Image" and "/FullPackage" '
-                     'rows with "Timestamp" and "Value"/"waveform" belong') from None
-  return dict(images=images, t=t, wave=wave)
-
-
-def read_pure_heart(path: Path) -> heart.HeartSeries:
-  """A PURE session's waveform, on the clock of its first image."""
-  d = read_pure_json(Path(path))
-  t0 = d['images'][0] if len(d['images']) else d['t'][0]
-  no_nans(path, 'the waveform', d['wave'])
-  return heart.from_ppg(repair_timestamps(d['t'] - t0, path), d['wave'])
-
-
-def read_pure_frame_times(path: Path) -> np.ndarray | None:
-  """A PURE session's image times from its first image, or None with fewer than two."""
-  images = read_pure_json(Path(path))['images']
-  return repair_timestamps(images - images[0], path) if len(images) > 1 else None
-
-
 def guess_kind(source: str) -> str:
   """The heart file's kind from its name: EDF/BDF -> ecg, ground_truth.txt -> ubfc, ..."""
   path = Path(source)
@@ -399,10 +330,11 @@ def read_heart(source: str, kind: str = 'auto', channel: str | None = None,
   kind = guess_kind(source) if kind == 'auto' else kind
   if kind in HEART_KINDS:
     return read_heart_file(source, kind, channel, start_code, end_code, fs), kind
+  from hrjax.data import ubfc_pure_files  # it reads its tables through this module
   if kind == 'ubfc':  # on the clock of its video's first frame, as extraction reads it
-    series = read_ubfc_heart(Path(source))
+    series = ubfc_pure_files.read_ubfc_heart(Path(source))
     t0 = float(series.t[0])
     return dataclasses.replace(series, t=series.t - t0, beats=series.beats - t0), kind
   if kind == 'pure':
-    return read_pure_heart(Path(source)), kind
+    return ubfc_pure_files.read_pure_heart(Path(source)), kind
   raise ValueError(f'unknown heart kind {kind!r}; known: {", ".join(SOURCE_KINDS)}')
