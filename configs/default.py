@@ -51,6 +51,7 @@ def _data(folder: str) -> ml_collections.ConfigDict:
   d.crop = 'center'
   d.crop_fraction = 0.7
   d.predict_crop = ''  # how `hrjax.predict` crops a user's videos; '': as `crop`
+  d.face_detector = 'haar'  # crop='face': 'haar', or 'mediapipe' (`make faces`; region maps)
   d.train_stride = 32
   d.eval_stride = 128
   d.split_fractions = (0.7, 0.1, 0.2)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 from hrjax.data.crop import CROPS
+from hrjax.data.face import DETECTORS
 from hrjax.errors import InputError
 from hrjax.models.classical import CLASSICAL
 from hrjax.models.pairing import REPRESENTATIONS
@@ -79,7 +80,7 @@ def check(cfg) -> None:
 def _choices(cfg) -> None:
   for key, allowed in (('model.representation', REPRESENTATIONS), ('data.crop', CROPS),
                        ('model.input', INPUTS), ('model.classical', CLASSICAL),
-                       ('model.bandpass', BANDPASSES)):
+                       ('model.bandpass', BANDPASSES), ('data.face_detector', DETECTORS)):
     value = _get(cfg, key)
     if value is not None and value not in allowed:
       raise _bad(key, value, f'must be one of {", ".join(allowed)}')
