@@ -22,7 +22,7 @@ class InputError(ValueError):
 
 class HelperError(RuntimeError):
   """A helper process in an environment of its own (MediaPipe's) failed; the message says
-  which and ends with its last lines of output."""
+  which and ends with its last line of output (the exception, where it raised one)."""
 
 
 # What a command line reports as one line `PROGRAM: error: ...` and exit status 1, instead

@@ -94,9 +94,9 @@ class FaceMesh:
     self._proc.kill()
     self._proc.wait()
     self._log.seek(0)
-    tail = self._log.read().decode(errors='replace').strip().splitlines()[-5:]
+    lines = self._log.read().decode(errors='replace').strip().splitlines()
     raise HelperError(f'the MediaPipe helper ({self.python} {HELPER.name}) {what}: '
-                       + ' | '.join(tail))
+                      + (lines[-1].strip() if lines else 'no output'))
 
   def close(self) -> None:
     if self._proc.poll() is None:
