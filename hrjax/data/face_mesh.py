@@ -40,8 +40,8 @@ def check_python(python: str = '') -> str:
   python = python or default_python()
   if not Path(python).is_file():
     raise FileNotFoundError(
-        f'{python}: no Python for the MediaPipe face detector. `make faces` makes .venv-faces '
-        'with mediapipe 0.10.14 (a virtualenv of its own: it needs protobuf < 5); or name one '
+        f'{python}: no Python for the MediaPipe face detector; make faces makes .venv-faces '
+        'with mediapipe 0.10.14 (a virtualenv of its own: it needs protobuf < 5), or name one '
         'with --face_python or $HRJAX_FACE_PYTHON')
   return python
 
