@@ -267,10 +267,12 @@ def write_lgi(root: Path, name: str, session: str, beats: np.ndarray, n: int) ->
 
 
 def write_mahnob(root: Path, session: int, participant: int, beats: np.ndarray, n: int,
-                 video_start_s: float | None = 2.0) -> None:
+                 video_start_s: float | None = 2.0, xml: dict | None = None) -> None:
   """`root/Sessions/N/` with `P<k>-Rec1-..._C1 trigger _C_Section_N.avi` and
   `Part_<k>_S_Trial1_emotion.bdf`: ECG as EXG3-EXG1, `Status` non-zero while the video runs
-  (from `video_start_s` on the BDF's clock; None: never). `beats` are on the video's clock."""
+  (from `video_start_s` on the BDF's clock; None: never). `beats` are on the video's clock.
+  `xml`: a `session.xml` too, `subject` its subject's id, the rest the session's attributes
+  (feltEmo, feltArsl, ...)."""
   import pyedflib
   from pyedflib import highlevel
   folder = root / 'Sessions' / str(session)
@@ -292,6 +294,11 @@ def write_mahnob(root: Path, session: int, participant: int, beats: np.ndarray, 
                                               8388607))
   highlevel.write_edf(str(folder / f'Part_{participant}_S_Trial1_emotion.bdf'), signals, headers,
                       file_type=pyedflib.FILETYPE_BDFPLUS)
+  if xml is not None:
+    attrs = ' '.join(f'{k}="{v}"' for k, v in xml.items() if k != 'subject')
+    (folder / 'session.xml').write_text(
+        f'<?xml version="1.0" encoding="utf-8"?>\n<session sessionId="{session}" {attrs}>'
+        f'<subject id="{xml["subject"]}" /></session>\n')
 
 
 def write_pure(root: Path, session: str, beats: np.ndarray, n: int) -> None:

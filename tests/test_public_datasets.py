@@ -152,21 +152,28 @@ def test_lgi_ppgi_layout_reads_the_oximeter_xml(tmp_path):
 def test_mahnob_hci_layout_starts_the_ecg_at_the_status_trigger(tmp_path):
   root = tmp_path / 'mahnob'
   kept = {(2, 1): 1, (4, 1): 2, (10, 3): 3}  # (session, participant): seed
+  xml = {2: dict(subject=1, feltEmo=4, feltArsl=6, feltVlnc=7, isStim=1),
+         10: dict(subject=7, isStim=0)}  # session 10's subject by its XML; no rating there
   for (session, part), seed in kept.items():
     files.write_mahnob(root, session, part, files.beats_for(9, seed), 240,
-                       video_start_s=1.0 + session / 4)
+                       video_start_s=1.0 + session / 4, xml=xml.get(session))
   (root / 'Sessions' / '12').mkdir()  # a session without files: left out with a warning
   summary = _extract('mahnob_hci', root, tmp_path / 'store')
   assert [r['recording'] for r in summary['taken']] == ['session2', 'session4', 'session10']
   split = clip_store.open_split(tmp_path / 'store', 'test')
   assert {r['recording']: r['subject'] for r in split.rows} == {
-      'session2': '1', 'session4': '1', 'session10': '3'}
+      'session2': '1', 'session4': '1', 'session10': '7'}
+  rated = {(r['recording'], r.get('felt_emotion'), r.get('felt_arousal'), r.get('felt_valence'))
+           for r in split.rows}
+  assert rated == {('session2', 'joy', '6', '7'), ('session4', None, None, None),
+                   ('session10', None, None, None)}
   for (session, _), seed in kept.items():
     rows = np.array([r['recording'] == f'session{session}' for r in split.rows])
     for channel in ('video', 'pulse'):
       offsets = files.peak_offsets(split, rows, files.beats_for(9, seed), channel)
       assert len(offsets) >= 3 and offsets.max() <= 1.0, (session, channel, offsets)
-  files.write_mahnob(root, 10, 3, files.beats_for(9, 3), 240, video_start_s=None)
+  files.write_mahnob(root, 10, 3, files.beats_for(9, 3), 240, video_start_s=None,
+                     xml=xml[10])
   with pytest.raises(InputError, match='Status channel never leaves 0'):
     _extract('mahnob_hci', root, tmp_path / 'broken')
   assert not (tmp_path / 'broken').exists()

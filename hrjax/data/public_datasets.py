@@ -209,18 +209,22 @@ LGI_VIDEO = 'cv_camera_sensor_stream_handler.avi'
 LGI_PULSE = 'cms50_stream_handler.xml'
 
 
+def _xml(path: Path):
+  """The root element of an XML file; InputError naming it when it is not well formed."""
+  import xml.etree.ElementTree as ElementTree
+  try:
+    return ElementTree.parse(path).getroot()
+  except ElementTree.ParseError as e:
+    raise InputError(path, f'not well-formed XML ({e})') from None
+
+
 def read_lgi_heart(path: Path, video: Path) -> heart.HeartSeries:
   """An LGI-PPGI `cms50_stream_handler.xml` (a CMS50E pulse oximeter's stream): every leaf
   `value2` element is a sample of its pleth trace (`value1` its rate), spread over the
   video's span. Entries without a number are skipped."""
-  import xml.etree.ElementTree as ElementTree
   if not Path(path).is_file():
     raise InputError(path, 'heart file not found')
-  try:
-    root = ElementTree.parse(path).getroot()
-  except ElementTree.ParseError as e:
-    raise InputError(path, f'not well-formed XML ({e})') from None
-  trace = [e.text.strip() for e in root.iter('value2') if len(e) == 0 and e.text]
+  trace = [e.text.strip() for e in _xml(path).iter('value2') if len(e) == 0 and e.text]
   values = np.array([float(t) for t in trace if heart_files.is_number(t)])
   return _over_the_video(path, values, video)
 
@@ -249,11 +253,34 @@ def read_mahnob_heart(bdf: Path) -> heart.HeartSeries:
   return heart_files.read_ecg(bdf, MAHNOB_ECG, start_code=heart_files.FIRST_TRIGGER)
 
 
+# session.xml's self-reports (the dataset's manual): feltEmo's codes, arousal and valence 1-9
+MAHNOB_EMOTIONS = {'0': 'neutral', '1': 'anger', '2': 'disgust', '3': 'fear', '4': 'joy',
+                   '5': 'sadness', '6': 'surprise', '11': 'amusement', '12': 'anxiety'}
+
+
+def mahnob_session(folder: Path) -> tuple[str | None, dict]:
+  """A session's `session.xml`: its subject's id (None without the file) and labels for the
+  clips: the felt emotion, arousal and valence where the session had a stimulus to rate."""
+  path = folder / 'session.xml'
+  if not path.is_file():
+    return None, {}
+  session = _xml(path)
+  subject = session.find('subject')
+  meta = {}
+  if 'feltEmo' in session.attrib:
+    code = session.attrib['feltEmo']
+    meta = dict(felt_emotion=MAHNOB_EMOTIONS.get(code, code),
+                felt_arousal=session.attrib.get('feltArsl', ''),
+                felt_valence=session.attrib.get('feltVlnc', ''))
+  return (None if subject is None else subject.attrib.get('id')), meta
+
+
 def mahnob_hci(root: Path) -> list[Recording]:
   """MAHNOB-HCI (tagging database): session folders `N/` (under `Sessions/` or not), each
-  with the frontal colour camera's `P<k>-Rec1-..._C1 trigger _C_Section_N.avi` and
-  `Part_<k>_..._Trial<t>_emotion.bdf` (ECG on EXG1-3, a `Status` trigger channel); subject
-  k. Sessions without both files are left out with a warning."""
+  with the frontal colour camera's `P<k>-Rec1-..._C1 trigger _C_Section_N.avi`,
+  `Part_<k>_..._Trial<t>_emotion.bdf` (ECG on EXG1-3, a `Status` trigger channel) and
+  `session.xml` (the subject's id, else k; the felt emotion, arousal and valence as clip
+  labels). Sessions without a video and a BDF are left out with a warning."""
   from absl import logging
   base = Path(root) / 'Sessions' if (Path(root) / 'Sessions').is_dir() else Path(root)
   sessions = numbered_folders(base, r'\d+', 'no numbered session folders: not a MAHNOB-HCI '
@@ -267,10 +294,11 @@ def mahnob_hci(root: Path) -> list[Recording]:
       continue
     bdf = bdfs[0]
     participant = re.match(r'Part_(\d+)_', bdf.name)
+    subject, meta = mahnob_session(folder)
     recordings.append(Recording(
-        subject=participant.group(1) if participant else folder.name,
+        subject=subject or (participant.group(1) if participant else folder.name),
         recording=f'session{folder.name}', video=videos[0], heart_file=bdf,
-        load_heart=lambda bdf=bdf: read_mahnob_heart(bdf)))
+        load_heart=lambda bdf=bdf: read_mahnob_heart(bdf), meta=meta))
   if incomplete:
     listed = ', '.join(incomplete[:10]) + (' ...' if len(incomplete) > 10 else '')
     logging.warning('%s: %d sessions without a C1 trigger video and a BDF left out: %s', base,

@@ -16,7 +16,8 @@ from hrjax.errors import InputError
 # What an adapter may say about a recording (`Recording.meta`): each key the clips of an
 # evaluated split carry becomes a breakdown of the report (2AFC per level).
 METADATA_KEYS = ('task', 'session', 'scenario', 'source', 'light', 'motion', 'exercise',
-                 'skin_color', 'gender', 'glasser', 'hair_cover', 'makeup')
+                 'skin_color', 'gender', 'glasser', 'hair_cover', 'makeup', 'felt_emotion',
+                 'felt_arousal', 'felt_valence')
 VIDEO_EXTENSIONS = ('.avi', '.mp4', '.mkv', '.mov', '.m4v', '.webm', '.mpg', '.mpeg', '.wmv')
 
 
