@@ -90,19 +90,19 @@ def test_main_reruns_itself_with_mimalloc_unless_told_otherwise():
   mine = ('GLIBC_TUNABLES', 'HRJAX_MALLOC_TUNING', 'LD_PRELOAD', 'JAX_PLATFORMS')
   env = {k: v for k, v in os.environ.items() if k not in mine}
 
-  def run_with(**extra):
-    out = subprocess.run([sys.executable, '-c', _REPORT_ALLOCATOR], env=dict(env, **extra),
-                         capture_output=True, text=True, timeout=60)
-    return out.stdout.strip().split('|')
-
-  assert run_with() == ['True', 'None', 'None', 'None']
-  assert run_with(JAX_PLATFORMS='cpu') == ['True', 'None', 'None', 'None']
-  # an accelerator run: glibc with huge pages, as before
-  assert run_with(JAX_PLATFORMS='cuda') == ['False', 'None', 'None', allocator.MALLOC_TUNING]
-  assert run_with(LD_PRELOAD='') == ['False', '', '', allocator.MALLOC_TUNING]  # yours: left alone
-  assert run_with(HRJAX_MALLOC_TUNING='0') == ['False', 'None', 'None', 'None']
-  assert run_with(JAX_PLATFORMS='cuda', GLIBC_TUNABLES='glibc.malloc.arena_max=2')[3] == (
-      'glibc.malloc.arena_max=2')
+  cases = [{}, dict(JAX_PLATFORMS='cpu'), dict(JAX_PLATFORMS='cuda'), dict(LD_PRELOAD=''),
+           dict(HRJAX_MALLOC_TUNING='0'),
+           dict(JAX_PLATFORMS='cuda', GLIBC_TUNABLES='glibc.malloc.arena_max=2')]
+  procs = [subprocess.Popen([sys.executable, '-c', _REPORT_ALLOCATOR], env=dict(env, **extra),
+                            stdout=subprocess.PIPE, text=True) for extra in cases]  # side by side
+  default, cpu, cuda, preloaded, off, tuned = (p.communicate(timeout=120)[0].strip().split('|')
+                                               for p in procs)
+  assert default == ['True', 'None', 'None', 'None']
+  assert cpu == ['True', 'None', 'None', 'None']
+  assert cuda == ['False', 'None', 'None', allocator.MALLOC_TUNING]  # glibc, huge pages
+  assert preloaded == ['False', '', '', allocator.MALLOC_TUNING]  # yours: left alone
+  assert off == ['False', 'None', 'None', 'None']
+  assert tuned[3] == 'glibc.malloc.arena_max=2'
 
 
 _KEEP_AND_GIVE_BACK = """
