@@ -37,8 +37,9 @@ faces: $(FACES_VENV)/.installed
 demo: setup
 	$(PY) -m hrjax.main --config configs/quick.py --workdir $(WORKDIR)
 
+# Two test processes side by side (pytest-xdist): the suite is mostly one-threaded compiles.
 test: setup-dev faces
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 # Build the default clip store only (data/synthetic-default/store).
 data: setup
