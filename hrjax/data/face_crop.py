@@ -38,9 +38,10 @@ def face_crop(video: Path, frames: Iterator[np.ndarray], info: video_io.VideoInf
   anywhere: the `fallback_box` for every frame, or an InputError naming the video
   when it is None.
   """
+  cut = _cutter(size)
   with face.detector(fs) as detect:
     tracker = face.FaceTracker((info.height, info.width), info.fps, fs, detect)
-    done, boxes, streaming, held = _crop_streaming(tracker, frames, size, name, progress,
+    done, boxes, streaming, held = _crop_streaming(tracker, frames, cut, name, progress,
                                                    buffer_bytes)
   share = tracker.share
   if boxes is None:
@@ -55,7 +56,6 @@ def face_crop(video: Path, frames: Iterator[np.ndarray], info: video_io.VideoInf
     logging.warning('%s: a face in only %.0f%% of sampled frames; boxes interpolated between',
                     video, 100 * share)
   rest = held if streaming else _second_pass(video, len(done), name, progress)
-  cut = _cutter(size)
   done.extend(cut(f, box) for f, box in zip(rest, boxes[len(done):]))
   return done, boxes, share, face.Landmarks.of(tracker, boxes)
 
@@ -66,12 +66,11 @@ def _cutter(size: int):
   return lambda frame, box: resize_to(tuple(int(v) for v in box))(frame).astype(np.float16)
 
 
-def _crop_streaming(tracker: face.FaceTracker, frames: Iterator[np.ndarray], size: int,
+def _crop_streaming(tracker: face.FaceTracker, frames: Iterator[np.ndarray], cut,
                     name: str, progress: bool, buffer_bytes: int):
-  """Detection over every frame, and the crops of those whose box settled while the
-  frames streamed; returns (crops, every frame's box or None, whether the buffer held,
-  the frames still held)."""
-  cut = _cutter(size)
+  """Detection over every frame, and the crops (`cut(frame, box)`) of those whose box
+  settled while the frames streamed; returns (crops, every frame's box or None, whether
+  the buffer held, the frames still held)."""
   done: list[np.ndarray] = []
   held: collections.deque = collections.deque()
   streaming = True
