@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hrjax import cli  # noqa: E402
 from hrjax.data import clip_store  # noqa: E402
-from hrjax.evaluation import evaluate, figures, saliency  # noqa: E402
+from hrjax.evaluation import evaluate, figures, region_input, saliency, scoring  # noqa: E402
 from hrjax.training import restore  # noqa: E402
 
 FLAGS = flags.FLAGS
@@ -75,6 +75,36 @@ def region_pairing() -> dict:
   return out
 
 
+def loso_pairing(subjects: list[str]) -> dict:
+  """{region: [2AFC per seed]} of the fine-tuned fold models: each fold's model scores the
+  region-restricted clips, and only the trials whose heart is its left-out subject count
+  (pooled over the folds of a seed, as scripts/transfer.py pools them)."""
+  split = clip_store.open_split(FLAGS.store, 'test')
+  who = split.subjects
+  out = {r: [] for r in FLAGS.regions}
+  for seed in FLAGS.seeds:
+    right = {r: 0.0 for r in FLAGS.regions}
+    trials = {r: 0 for r in FLAGS.regions}
+    for subject in subjects:
+      workdir = FLAGS.loso.replace('{seed}', seed).replace('{subject}', subject)
+      cfg = restore.load_config(workdir)
+      built, trained = restore.restore(cfg, workdir)
+      for region in FLAGS.regions:
+        clips = split if region == 'all' else region_input.restrict(split, region, FLAGS.store)
+        scores = scoring.learned_scores(trained.model, trained.params, clips,
+                                        cfg.eval.batch_size, built.mesh)
+        own = np.diag(scores)[:, None]
+        outcome = (own > scores) + 0.5 * (own == scores)
+        mask = (who[:, None] == subject) & (who[None, :] != who[:, None])
+        right[region] += float(outcome[mask].sum())
+        trials[region] += int(mask.sum())
+    for region in FLAGS.regions:
+      out[region].append(right[region] / trials[region])
+    print(f'seed {seed} fine-tuned: ' + ', '.join(f'{r} {out[r][-1]:.3f}' for r in out),
+          flush=True)
+  return out
+
+
 def attributions(runs: list[tuple[str, list[str] | None]], store: str | None) -> list[dict]:
   """`saliency.compute` of each (workdir, its held-out subjects or None for all)."""
   return [saliency.compute(w, store, 'test', FLAGS.clips, FLAGS.steps, only_subjects=only)
@@ -97,12 +127,15 @@ def pooled(results: list[dict], groups: dict | None = None) -> dict:
   return shares
 
 
-def pairing_table(pairing: dict) -> str:
-  lines = ['| input | hrjax 2AFC, mean ± sd over seeds | ' + ' | '.join(
-      f'{m.upper()} 2AFC [95% CI]' for m in BASELINES) + ' |', '|' + ' --- |' * 5]
+def pairing_table(pairing: dict, tuned: dict | None = None) -> str:
+  extra = ' fine-tuned, each fold on its left-out subject |' if tuned else ''
+  lines = ['| input | hrjax 2AFC, mean ± sd over seeds |' + extra + ' ' + ' | '.join(
+      f'{m.upper()} 2AFC [95% CI]' for m in BASELINES) + ' |',
+      '|' + ' --- |' * (5 + bool(tuned))]
+  mean_sd = lambda x: (f'{np.mean(x):.3f} ± {np.std(x, ddof=1) if len(x) > 1 else 0:.3f} '
+                       f'({len(x)})')
   for region, v in pairing.items():
-    hr = np.array(v['hrjax'])
-    cells = [f'{hr.mean():.3f} ± {hr.std(ddof=1) if len(hr) > 1 else 0:.3f} ({len(hr)})']
+    cells = [mean_sd(v['hrjax'])] + ([mean_sd(tuned[region])] if tuned else [])
     cells += [f'{v[m][0]:.3f} [{v[m][1][0]:.3f}, {v[m][1][1]:.3f}]' for m in BASELINES]
     lines.append(f'| {region} | ' + ' | '.join(cells) + ' |')
   return '\n'.join(lines)
@@ -167,12 +200,13 @@ def main(argv):
     if not header.get('region_names'):
       raise ValueError(f'{FLAGS.store}: no region maps (extract with --face_detector=mediapipe)')
     pairing = region_pairing()
+    subjects = sorted(header['subjects'], key=lambda s: (len(s), s))
+    tuned = loso_pairing(subjects) if FLAGS.loso else None
     runs = [(FLAGS.checkpoints.replace('{seed}', s), None) for s in FLAGS.seeds]
     real = attributions(runs, FLAGS.store)
     synthetic = attributions(runs, None)  # each checkpoint's own store, test split
     columns = {'real, demo recipe': pooled(real)}
     if FLAGS.loso:
-      subjects = sorted(header['subjects'], key=lambda s: (len(s), s))
       loso = [(FLAGS.loso.replace('{seed}', s).replace('{subject}', subject), [subject])
               for s in FLAGS.seeds for subject in subjects]
       columns['real, fine-tuned (each fold on its left-out subject)'] = pooled(
@@ -180,15 +214,16 @@ def main(argv):
     coarse = {'real': pooled(real, COARSE), 'synthetic': pooled(synthetic, COARSE)}
   command = 'python scripts/real_face_regions.py ' + ' '.join(sys.argv[1:])
   text = (f'# Regions of real faces\n\n`{command}`\n\n## Each region alone\n\n'
-          f'{pairing_table(pairing)}\n\n## Attribution by region\n\n{shares_table(columns)}\n\n'
+          f'{pairing_table(pairing, tuned)}\n\n## Attribution by region\n\n'
+          f'{shares_table(columns)}\n\n'
           f'## Real beside synthetic (nose and chin counted with other skin)\n\n'
           f'{shares_table(coarse)}\n')
   print(text)
   out = Path(FLAGS.out)
   out.parent.mkdir(parents=True, exist_ok=True)
   out.write_text(text)
-  out.with_suffix('.json').write_text(json.dumps(dict(pairing=pairing, shares=columns,
-                                                      coarse=coarse), indent=1))
+  out.with_suffix('.json').write_text(json.dumps(dict(pairing=pairing, tuned_pairing=tuned,
+                                                      shares=columns, coarse=coarse), indent=1))
   figures.save_png(draw(pairing, coarse['real'], coarse['synthetic']), FLAGS.figure)
 
 
