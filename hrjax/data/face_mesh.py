@@ -24,8 +24,8 @@ from hrjax.errors import HelperError
 
 HELPER = Path(__file__).with_name('face_mesh_helper.py')
 REPO = Path(__file__).resolve().parents[2]
-# The face's side from the landmarks' extent (forehead to chin): 1.1 times it matches
-# the Haar cascade's side on ubfc-dev (median ratio 1.06-1.26 over its four videos), so
+# The face's side from the landmarks' extent (forehead to chin): 1.1 times it gives crops
+# of the Haar cascade's size on ubfc-dev (scripts/compare_detectors.py's crop side), so
 # `face_scale` means the same crop for both detectors.
 SIDE_PER_EXTENT = 1.1
 
