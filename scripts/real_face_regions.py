@@ -32,7 +32,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hrjax import cli  # noqa: E402
 from hrjax.data import clip_store  # noqa: E402
-from hrjax.evaluation import evaluate, figures, region_input, saliency, scoring  # noqa: E402
+from hrjax.evaluation import (  # noqa: E402
+  evaluate,
+  figures,
+  metrics,
+  region_input,
+  saliency,
+  scoring,  # noqa: E402
+)
 from hrjax.training import restore  # noqa: E402
 
 FLAGS = flags.FLAGS
@@ -93,9 +100,8 @@ def loso_pairing(subjects: list[str]) -> dict:
         clips = split if region == 'all' else region_input.restrict(split, region, FLAGS.store)
         scores = scoring.learned_scores(trained.model, trained.params, clips,
                                         cfg.eval.batch_size, built.mesh)
-        own = np.diag(scores)[:, None]
-        outcome = (own > scores) + 0.5 * (own == scores)
-        mask = (who[:, None] == subject) & (who[None, :] != who[:, None])
+        outcome, foils = metrics.trial_outcomes(scores, who)
+        mask = foils & (who[:, None] == subject)
         right[region] += float(outcome[mask].sum())
         trials[region] += int(mask.sum())
     for region in FLAGS.regions:

@@ -14,7 +14,7 @@ def _foil_mask(subjects: np.ndarray) -> np.ndarray:
   return subjects[:, None] != subjects[None, :]
 
 
-def _outcomes(scores: np.ndarray, subjects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def trial_outcomes(scores: np.ndarray, subjects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
   """Per trial (i, j): 1 if S[i, i] > S[i, j], 0.5 on a tie, else 0; and the foil mask."""
   own = np.diag(scores)[:, None]
   return (own > scores) + 0.5 * (own == scores), _foil_mask(subjects)
@@ -22,7 +22,7 @@ def _outcomes(scores: np.ndarray, subjects: np.ndarray) -> tuple[np.ndarray, np.
 
 def two_afc(scores: np.ndarray, subjects: np.ndarray) -> float:
   """Accuracy over all trials (i, j) with subjects[i] != subjects[j]."""
-  outcome, mask = _outcomes(scores, subjects)
+  outcome, mask = trial_outcomes(scores, subjects)
   return float(outcome[mask].mean())
 
 
@@ -33,7 +33,7 @@ def two_afc_bootstrap(scores: np.ndarray, subjects: np.ndarray, n_boot: int = 10
   A resampled subject brings all its trials; a trial between subjects a and b
   counts count(a) * count(b) times.
   """
-  outcome, mask = _outcomes(scores, subjects)
+  outcome, mask = trial_outcomes(scores, subjects)
   return bootstrap_outcomes(outcome, mask, subjects, n_boot, seed, level)
 
 
@@ -118,7 +118,7 @@ def n_way(scores: np.ndarray, subjects: np.ndarray, n: int, trials: int,
 
 def per_subject_two_afc(scores: np.ndarray, subjects: np.ndarray) -> dict[str, float]:
   """2AFC accuracy of the trials whose heart belongs to each subject."""
-  outcome, mask = _outcomes(scores, subjects)
+  outcome, mask = trial_outcomes(scores, subjects)
   return {str(s): float(outcome[subjects == s][mask[subjects == s]].mean())
           for s in np.unique(subjects)}
 
@@ -130,7 +130,7 @@ def two_afc_by_rate_gap(scores: np.ndarray, subjects: np.ndarray, bpm: np.ndarra
   People pick the owner of a heartbeat better when the two rates differ more;
   this shows whether a model does too. The last bin is open-ended.
   """
-  outcome, mask = _outcomes(scores, subjects)
+  outcome, mask = trial_outcomes(scores, subjects)
   gap = np.abs(bpm[:, None] - bpm[None, :])
   bounds = list(edges) + [np.inf]
   out = []
@@ -146,7 +146,7 @@ def two_afc_by_level(scores: np.ndarray, subjects: np.ndarray, levels: np.ndarra
   """2AFC within each level of a clip label (lighting, task, skin tone...): the trials whose
   heart's clip and foil's clip both have that level, so that a level is judged on its own
   videos. Each with its interval over subjects (`bootstrap_outcomes`)."""
-  outcome, mask = _outcomes(scores, subjects)
+  outcome, mask = trial_outcomes(scores, subjects)
   out = []
   for level in sorted(set(levels.tolist()), key=lambda v: (len(str(v)), str(v))):
     sel = mask & (levels[:, None] == level) & (levels[None, :] == level)
