@@ -113,7 +113,7 @@ def decode_video(video: str | Path, s: ExtractSettings, *, frame_times: np.ndarr
     raise ValueError(f"crop must be one of {', '.join(crop.CROPS)}, got {s.crop!r}")
   video = Path(video)
   name = name or video.name
-  info, frames_in = video_io.open_video(video)
+  info, frames_in = video_io.open_video(video, planes=True)
   notes = {}
   fixed = ((0, 0, info.height, info.width) if s.crop == 'none'
            else crop.center_box(info.height, info.width, s.crop_fraction))

@@ -21,7 +21,7 @@ import imageio_ffmpeg
 import numpy as np
 from PIL import Image
 
-from hrjax.data import mat_files
+from hrjax.data import mat_files, yuv
 from hrjax.errors import InputError
 
 # imageio-ffmpeg warns when the frames' size differs from the stream's: a rotated phone video
@@ -87,7 +87,10 @@ def _read_image(path: Path) -> np.ndarray:
     raise InputError(path, f'cannot read the image ({e})') from None
 
 
-def _open(path: Path) -> tuple[Iterator, dict]:
+def _open(path: Path, planes: bool = False) -> tuple[Iterator, dict]:
+  """ffmpeg reading `path`, and the stream's description. `planes`: frames as the stream's
+  own 4:2:0 planes (`yuv`) where it has them (`meta['yuv_matrix']` says how to convert),
+  else as RGB."""
   if not path.is_file():
     raise InputError(path, 'video file not found')
   if path.stat().st_size == 0:
@@ -95,11 +98,17 @@ def _open(path: Path) -> tuple[Iterator, dict]:
   # every decoded frame once: without it ffmpeg repeats frames of a variable-rate video
   # to fill a constant rate (the times of the frames come from `frame_stamps`)
   params = {'output_params': ['-fps_mode', 'passthrough']}
+  if planes:
+    params.update(pix_fmt='yuv420p', bits_per_pixel=12)
   try:
     reader = imageio_ffmpeg.read_frames(str(path), **params)
     meta = next(reader)
   except (RuntimeError, StopIteration, OSError) as e:
     raise InputError(path, f'ffmpeg cannot read it as a video ({_ffmpeg_reason(e)})') from None
+  meta['yuv_matrix'] = yuv.matrix_of(meta.get('pix_fmt', '')) if planes else None
+  if planes and meta['yuv_matrix'] is None:  # RGB, 4:4:4, full range...: ffmpeg converts
+    reader.close()
+    return _open(path)
   return reader, meta
 
 
@@ -179,11 +188,14 @@ def _iter_images(path: Path) -> Iterator[np.ndarray]:
     yield frame
 
 
-def iter_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
-  """Decode frames one by one as `uint8 [H, W, 3]`.
+def iter_frames(path: str | os.PathLike, planes: bool = False,
+                ) -> Iterator[np.ndarray | yuv.Yuv420]:
+  """Decode frames one by one as `uint8 [H, W, 3]` RGB.
 
   `path` is a video file, a folder of image frames or a MATLAB file holding them
   (`mat_files`); raises InputError on a broken stream or a video with no frames.
+  `planes`: a 4:2:0 video's frames come as `yuv.Yuv420` instead (extraction converts
+  after the crop's average); other sources still come as RGB.
   """
   path = Path(path)
   if path.is_dir():
@@ -192,17 +204,18 @@ def iter_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
   if path.suffix.lower() == '.mat':
     yield from mat_files.read_frames(path)
     return
-  yield from _decoded(path, *_open(path))
+  yield from _decoded(path, *_open(path, planes))
 
 
-def open_video(path: str | os.PathLike) -> tuple[VideoInfo, Iterator[np.ndarray]]:
+def open_video(path: str | os.PathLike, planes: bool = False,
+               ) -> tuple[VideoInfo, Iterator[np.ndarray | yuv.Yuv420]]:
   """`probe` and `iter_frames` from one ffmpeg process (each start waits for its header)."""
   path = Path(path)
   if path.is_dir():
     return probe(path), _iter_images(path)
   if path.suffix.lower() == '.mat':
     return probe(path), iter_frames(path)
-  reader, meta = _open(path)
+  reader, meta = _open(path, planes)
   try:
     info = _info(path, meta)
   except InputError:
@@ -211,15 +224,18 @@ def open_video(path: str | os.PathLike) -> tuple[VideoInfo, Iterator[np.ndarray]
   return info, _decoded(path, reader, meta)
 
 
-def _decoded(path: Path, reader: Iterator, meta: dict) -> Iterator[np.ndarray]:
+def _decoded(path: Path, reader: Iterator, meta: dict) -> Iterator[np.ndarray | yuv.Yuv420]:
   w, h = meta['size']  # after any rotation
+  matrix = meta['yuv_matrix']
+  expected = w * h * 3 if matrix is None else yuv.Yuv420.frame_bytes(w, h)
   count = 0
   try:
     for raw in _read_ahead(reader, READ_AHEAD):
-      if len(raw) != w * h * 3:
-        raise RuntimeError(f'frame of {len(raw)} bytes, expected {w}x{h}x3')
+      if len(raw) != expected:
+        raise RuntimeError(f'frame of {len(raw)} bytes, expected {expected} ({w}x{h})')
       count += 1
-      yield np.frombuffer(raw, np.uint8).reshape(h, w, 3)
+      flat = np.frombuffer(raw, np.uint8)
+      yield flat.reshape(h, w, 3) if matrix is None else yuv.Yuv420(flat, w, h, matrix)
   except RuntimeError as e:
     raise InputError(path, f'decoding stopped after {count} frames ({e})') from None
   if count == 0:

@@ -1,0 +1,58 @@
+"""Frames taken as their YUV 4:2:0 planes: the crop's average converted after, against
+converting every pixel first, and against ffmpeg's own RGB."""
+
+import numpy as np
+import pytest
+
+from hrjax.data import crop, video_io, yuv
+from tests import ingest_files as files
+
+
+@pytest.mark.parametrize('pix_fmt, matrix', [
+    ('yuv420p(progressive)', 'bt601'), ('yuv420p', 'bt601'),
+    ('yuv420p(tv, bt709, progressive)', 'bt709'),
+    ('yuv420p(tv, bt470bg/bt470bg/smpte170m, progressive)', 'bt601'),
+    ('yuv420p(tv, bt2020nc/bt2020/smpte2084)', 'bt2020'),
+    ('yuv420p(pc, bt709, progressive)', None),  # full range: ffmpeg converts
+    ('yuv420p(tv, fcc)', None), ('yuvj420p(pc, bt470bg/unknown/unknown)', None),
+    ('gbrp(pc, gbr/unknown/unknown, progressive)', None), ('yuv444p(progressive)', None)])
+def test_which_streams_come_as_planes(pix_fmt, matrix):
+  assert yuv.matrix_of(pix_fmt) == matrix
+
+
+@pytest.mark.parametrize('box', [(0, 0, 15, 21), (1, 3, 12, 13), (2, 1, 9, 20), (5, 8, 4, 3)])
+def test_a_crop_of_the_planes_is_the_crop_of_every_pixel_converted(box):
+  """Odd sides, odd offsets, a box smaller than the clip: averaging each plane, then
+  converting, equals converting each pixel (chroma repeated over its 2 x 2 luma pixels) and
+  averaging."""
+  h, w = 15, 21
+  rng = np.random.default_rng(sum(box))
+  flat = rng.integers(16, 236, yuv.Yuv420.frame_bytes(w, h), np.uint8)
+  frame = yuv.Yuv420(flat, w, h, 'bt709')
+  up = lambda c: c.repeat(2, 0).repeat(2, 1)[:h, :w].astype(np.float64)
+  rgb = yuv.to_rgb(frame.y.astype(np.float64), up(frame.u), up(frame.v), 'bt709')
+  resize = crop.CropResize(box, 6)
+  top, left, bh, bw = box
+  part = rgb[top:top + bh, left:left + bw]
+  want = resize.cols @ (resize.rows @ part.reshape(bh, -1)).reshape(6, bw, 3)
+  np.testing.assert_allclose(resize(frame), want, atol=2e-3)
+  assert frame.shape == (h, w, 3) and frame.nbytes == flat.nbytes
+
+
+def test_planes_of_a_video_match_ffmpegs_rgb(tmp_path):
+  """The same video's crops from its planes and from ffmpeg's RGB differ by ffmpeg's
+  rounding (about a grey level, the same in every frame), not by a colour matrix; a
+  full-range video still comes as RGB."""
+  n, hw = 12, (48, 64)
+  frames = files.face_frames(n, hw=hw, drawn_face=True)
+  tv = files.write_video(tmp_path / 'tv.mp4', frames)
+  full = files.rewrite_video(tv, tmp_path / 'pc.mp4', '-pix_fmt', 'yuvj420p', '-c:v', 'libx264')
+  planes = list(video_io.iter_frames(tv, planes=True))
+  rgb = list(video_io.iter_frames(tv))
+  assert all(isinstance(f, yuv.Yuv420) and f.matrix == 'bt601' for f in planes)
+  resize = crop.CropResize(crop.center_box(*hw, 0.7), 8)
+  diff = np.stack([resize(p) - resize(r) for p, r in zip(planes, rgb)])
+  assert len(diff) == n and np.abs(diff).max() < 3.0
+  assert diff.mean((1, 2)).std(0).max() < 0.1  # a constant offset, not frame-to-frame noise
+  np.testing.assert_allclose(planes[0].rgb(), rgb[0], atol=12)  # the detector's colour frame
+  assert all(isinstance(f, np.ndarray) for f in video_io.iter_frames(full, planes=True))
