@@ -53,17 +53,14 @@ def detections(video: Path, s: face.FaceSettings, frames: int) -> np.ndarray:
   """`[F, 3]` (centre row, centre column, side) of the detector on each of the first
   `frames` frames (full-frame pixels; NaN where no face)."""
   out = []
-  _, stream = video_io.open_video(video)
+  info, stream = video_io.open_video(video, planes=True)  # as extraction reads it
   with face.detector(s) as detect:
-    near = None
+    tracker = face.FaceTracker((info.height, info.width), info.fps, s, detect)
     for i, frame in enumerate(stream):
       if i == frames:
         break
-      small = face.shrink_for_detection(frame, s.width)
-      k = frame.shape[1] / small.shape[1]
-      hit = detect(small, s.min_face, near)
-      near = None if hit is None else hit[:3]
-      out.append((np.nan,) * 3 if hit is None else tuple(v * k for v in hit[:3]))
+      hit = tracker.detect_on(frame)  # each search near the last face, as extraction's
+      out.append((np.nan,) * 3 if hit is None else (hit.cy, hit.cx, hit.side))
     stream.close()
   return np.array(out)
 

@@ -78,15 +78,15 @@ def test_one_pass_face_crop_equals_a_second_pass_and_cropping_each_frame(tmp_pat
                            'h264')
   info = video_io.probe(path)
   fs = face.FaceSettings(every=5)
-  runs = [face_crop.face_crop(path, video_io.iter_frames(path), info, fs, 16, None,
-                              name='face', progress=False, buffer_bytes=limit)
-          for limit in (face_crop.BUFFER_BYTES, 10 * 120 * 160 * 3)]  # the second overflows
+  runs = [face_crop.face_crop(path, video_io.iter_frames(path, planes=True), info, fs, 16,
+                              None, name='face', progress=False, buffer_bytes=limit)
+          for limit in (face_crop.BUFFER_BYTES, 10 * 120 * 160 * 3 // 2)]  # the second overflows
   (one, boxes, share, marks), (two, boxes2, share2, _) = runs
   assert share >= 0.8 and share == share2 and marks is None  # Haar gives no landmarks
   np.testing.assert_array_equal(boxes, boxes2)
   np.testing.assert_array_equal(np.stack(one), np.stack(two))
-  frames = list(video_io.iter_frames(path))
-  whole, _, _ = face.track_faces(iter(frames), hw, 30.0, fs)
+  frames = list(video_io.iter_frames(path, planes=True))  # as extraction reads them
+  whole, _, _ = face.track_faces(iter(frames), hw, 30.0, fs)  # detection in line
   np.testing.assert_array_equal(boxes, whole)
   each = [crop.CropResize(tuple(b), 16)(f).astype(np.float16) for f, b in zip(frames, whole)]
   np.testing.assert_array_equal(np.stack(one), np.stack(each))
@@ -109,3 +109,23 @@ def test_area_resize_through_opencv_equals_the_area_matrices():
     part = frame[3:3 + h, 5:5 + w].astype(np.float32)
     rows = (resize.rows @ part.reshape(h, -1)).reshape(size, w, channels)
     np.testing.assert_allclose(resize(frame), resize.cols @ rows, atol=1e-4)
+
+
+def test_a_detector_failing_in_its_thread_fails_the_crop_and_stops_the_thread():
+  from hrjax.data import face_thread
+
+  def detect(frame, min_face, near=None):
+    if detect.calls == 2:
+      raise RuntimeError('helper died')
+    detect.calls += 1
+    return (40.0, 60.0, 30.0)
+  detect.calls = 0
+  tracker = face.FaceTracker((96, 128), 30.0, face.FaceSettings(every=2), detect=detect)
+  frame = np.zeros((96, 128, 3), np.uint8)
+  with pytest.raises(RuntimeError, match='helper died'):
+    with face_thread.BackgroundDetections(tracker) as detections:
+      for _ in range(40):  # more sampled frames than the queue holds: none may block
+        detections.see(frame)
+      detections.finish()
+  assert len(tracker.found) == 2
+  assert not [t for t in threading.enumerate() if t.name == 'face-detection']

@@ -21,6 +21,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from hrjax.data import yuv
+
 Box = tuple[int, int, int, int]  # top, left, height, width (pixels of the full frame)
 DETECTORS = ('haar', 'mediapipe')
 
@@ -65,23 +67,32 @@ def haar_cascade():
   return cascade
 
 
+# The search near the last face (a third of a second before at 30 fps and every 10th frame):
+# how far its square reaches, and the range of sizes. `scripts/face_crop_costs.py` times it.
+NEAR_SQUARE = 2.0  # face sides
+NEAR_SIZES = 1.18  # from side / 1.18 to side x 1.18
+
+
 def detect_largest_face(frame: np.ndarray, min_face: float,
                         near: tuple[float, float, float] | None = None,
                         ) -> Face | None:
-  """The largest frontal face in an RGB frame (Haar; no landmarks), or None.
+  """The largest frontal face in an RGB frame or a grey one (luma) (Haar; no landmarks), or
+  None.
 
   `near`: the previous detection (same pixels). The search then looks first in a
-  square of 2.4 face sides around it, for faces of 0.8-1.25 times its side: five
-  small pyramid levels instead of the whole frame's (a seventh of the time on
+  square of NEAR_SQUARE face sides around it, for faces within NEAR_SIZES times its
+  side: a few small pyramid levels instead of the whole frame's (a tenth of the time on
   ubfc-dev). The whole frame is searched when that finds nothing.
   """
   import cv2
-  gray = cv2.equalizeHist(cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY))
+  frame = np.ascontiguousarray(frame)
+  gray = cv2.equalizeHist(frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY))
   if near is not None:
     cy, cx, side = near
-    top, left = max(0, int(cy - 1.2 * side)), max(0, int(cx - 1.2 * side))
-    roi = gray[top:int(cy + 1.2 * side) + 1, left:int(cx + 1.2 * side) + 1]
-    lo, hi = max(12, int(0.8 * side)), int(1.25 * side) + 1
+    half = NEAR_SQUARE / 2 * side
+    top, left = max(0, int(cy - half)), max(0, int(cx - half))
+    roi = gray[top:int(cy + half) + 1, left:int(cx + half) + 1]
+    lo, hi = max(12, int(side / NEAR_SIZES)), int(side * NEAR_SIZES) + 1
     if min(roi.shape) >= lo:
       hit = _largest(haar_cascade().detectMultiScale(
           roi, scaleFactor=1.1, minNeighbors=5, minSize=(lo, lo), maxSize=(hi, hi)))
@@ -159,21 +170,44 @@ class FaceTracker:
     self.found: list[tuple[float, float, float] | None] = []  # their detections (full pixels)
     self.landmarks: list[np.ndarray | None] = []  # the detections' landmarks, where given
     self.count = 0  # frames seen
+    self._sampled: list[int] = []  # frames sampled for detection, recorded or not yet
     self._last_hit = -1  # index into self.index of the latest detection with a face
+    self._near: tuple[float, float, float] | None = None  # the face the next search starts at
 
-  def see(self, frame: np.ndarray) -> None:
-    """The next frame (full size, RGB)."""
+  def see(self, frame: np.ndarray | yuv.Yuv420) -> None:
+    """The next frame (full size, RGB or a video's planes), detected on here if sampled."""
+    if self.sample():
+      self.record(self.detect_on(frame))
+
+  def sample(self) -> bool:
+    """Count the next frame; True when it is one to detect on (every `s.every`-th). Its
+    detection, `detect_on`, may run in another thread; `record` its result in frame order."""
     i, self.count = self.count, self.count + 1
-    if i % self.s.every:
-      return
+    if i % self.s.every == 0:
+      self._sampled.append(i)
+      return True
+    return False
+
+  def detect_on(self, frame: np.ndarray | yuv.Yuv420) -> Face | None:
+    """The face in a sampled frame (full-frame pixels), searched near the last one found.
+    Sampled frames must come here in order (the search depends on the one before)."""
+    if isinstance(frame, yuv.Yuv420):  # Haar looks at grey levels only: the luma plane
+      frame = frame.y if self.s.detector == 'haar' else frame.rgb()
     small = shrink_for_detection(frame, self.s.width)
     k = self.frame_hw[1] / small.shape[1]  # back to full-frame pixels
-    near = None if self._last_hit < 0 else tuple(v / k for v in self.found[self._last_hit])
+    near = None if self._near is None else tuple(v / k for v in self._near)
     hit = self.detect(small, self.s.min_face, near)
+    if hit is None:
+      return None
+    hit = Face(*hit).scaled(k)
+    self._near = (hit.cy, hit.cx, hit.side)
+    return hit
+
+  def record(self, hit: Face | None) -> None:
+    """The detection of the earliest sampled frame not yet recorded."""
     if hit is not None:
-      hit = Face(*hit).scaled(k)
       self._last_hit = len(self.index)
-    self.index.append(i)
+    self.index.append(self._sampled[len(self.index)])
     self.found.append(None if hit is None else (hit.cy, hit.cx, hit.side))
     self.landmarks.append(None if hit is None else hit.landmarks)
 

@@ -21,7 +21,7 @@ import numpy as np
 import tqdm
 from absl import logging
 
-from hrjax.data import crop, face, video_io
+from hrjax.data import crop, face, face_thread, video_io
 from hrjax.errors import InputError
 
 BUFFER_BYTES = 256 << 20  # frames held for their box: about 30 of 1080p, 1 s at 30 fps
@@ -41,8 +41,9 @@ def face_crop(video: Path, frames: Iterator[np.ndarray], info: video_io.VideoInf
   cut = _cutter(size)
   with face.detector(fs) as detect:
     tracker = face.FaceTracker((info.height, info.width), info.fps, fs, detect)
-    done, boxes, streaming, held = _crop_streaming(tracker, frames, cut, name, progress,
-                                                   buffer_bytes)
+    with face_thread.BackgroundDetections(tracker) as detections:
+      done, boxes, streaming, held = _crop_streaming(detections, frames, cut, name, progress,
+                                                     buffer_bytes)
   share = tracker.share
   if boxes is None:
     sampled = len(tracker.index)
@@ -66,16 +67,17 @@ def _cutter(size: int):
   return lambda frame, box: resize_to(tuple(int(v) for v in box))(frame).astype(np.float16)
 
 
-def _crop_streaming(tracker: face.FaceTracker, frames: Iterator[np.ndarray], cut,
-                    name: str, progress: bool, buffer_bytes: int):
+def _crop_streaming(detections: face_thread.BackgroundDetections, frames: Iterator[np.ndarray],
+                    cut, name: str, progress: bool, buffer_bytes: int):
   """Detection over every frame, and the crops (`cut(frame, box)`) of those whose box
   settled while the frames streamed; returns (crops, every frame's box or None, whether
   the buffer held, the frames still held)."""
+  tracker = detections.tracker
   done: list[np.ndarray] = []
   held: collections.deque = collections.deque()
   streaming = True
   for frame in tqdm.tqdm(frames, desc=name, leave=False, disable=not progress, unit='frame'):
-    tracker.see(frame)
+    detections.see(frame)
     if not streaming:
       continue
     held.append(frame)
@@ -85,12 +87,13 @@ def _crop_streaming(tracker: face.FaceTracker, frames: Iterator[np.ndarray], cut
     if len(held) * frame.nbytes > buffer_bytes:
       streaming = False  # detection goes on; a second pass crops what was not yet cut
       held.clear()
+  detections.finish()
   return done, tracker.boxes(0, tracker.count), streaming, held
 
 
 def _second_pass(video: Path, skip: int, name: str, progress: bool) -> Iterator[np.ndarray]:
   """The video decoded again from frame `skip` on (the buffer's bound was reached)."""
   logging.info('%s: frames too large or no face for long: decoding a second time', video)
-  frames = itertools.islice(video_io.iter_frames(video), skip, None)
+  frames = itertools.islice(video_io.iter_frames(video, planes=True), skip, None)
   return iter(tqdm.tqdm(frames, desc=f'{name} (second pass)', leave=False,
                         disable=not progress, unit='frame'))
