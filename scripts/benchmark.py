@@ -22,7 +22,10 @@ then reports the median over --repeats with the spread (min-max). Rows:
   loader     the grain train iterator alone over --store: batches/s, and how many
              times the train step's consumption (train clips/s / batch) it delivers
   extract    extraction (decode, crop, resample) of --extract_videos videos of the
-             store's dataset vs plain imageio-ffmpeg decoding of the same files: frames/s
+             store's dataset vs plain imageio-ffmpeg decoding of the same files to RGB,
+             and vs decoding them to their own YUV planes (extraction's input), one
+             recording after another; then in extract's worker processes (one per CPU)
+             against as many plain decodings side by side: frames/s
   evaluate   every heart against every video of the store's test split: pairs/s
   training   a whole training process on --store (200 steps from scratch: loader,
              checkpoints, TensorBoard, evaluation), once: its peak RSS (the step rows'
@@ -178,6 +181,15 @@ def _ratios(rows) -> list[str]:
     out.append(f"extraction {e['rate']:.0f} frames/s vs plain decode "
                f"{e['plain_decode_frames_per_s']:.0f} frames/s: "
                f"{e['rate'] / e['plain_decode_frames_per_s']:.2f}x")
+    if 'plain_planes_frames_per_s' in e:
+      out.append(f"  vs decoding to the stream's own planes (YUV, no RGB conversion) "
+                 f"{e['plain_planes_frames_per_s']:.0f} frames/s: "
+                 f"{e['rate'] / e['plain_planes_frames_per_s']:.2f}x")
+    if 'workers_frames_per_s' in e:
+      out.append(f"  in {e['workers']} worker processes (extract's path) "
+                 f"{e['workers_frames_per_s']:.0f} frames/s vs {e['workers']} plain decodings "
+                 f"side by side {e['plain_side_by_side_frames_per_s']:.0f}: "
+                 f"{e['workers_frames_per_s'] / e['plain_side_by_side_frames_per_s']:.2f}x")
   return out
 
 

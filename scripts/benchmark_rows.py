@@ -219,33 +219,62 @@ def bench_training(cfg, repeats, steps, store, training_steps=200):
 
 
 def bench_extract(cfg, repeats, steps, store, videos=3):
+  """Extraction of the store's first `videos` recordings against plain decoding of them:
+  one recording after another in this process, and as `extract` runs them, side by side in
+  its worker processes (one per CPU) against as many plain decodings side by side."""
+  import concurrent.futures
   import dataclasses
 
   import imageio_ffmpeg
 
-  from hrjax.data import adapters, clip_store, extract
+  from hrjax.data import adapters, clip_store, extract, video_io, worker_pool
   header = clip_store.read_header(store)
   settings = extract.ExtractSettings(**{**header['settings'], 'split_fractions': tuple(
       header['settings']['split_fractions'])})
-  recordings = adapters.find_recordings(header['dataset'], header['root'])
-  recordings = recordings[:videos]
+  recordings = adapters.find_recordings(header['dataset'], header['root'])[:videos]
+  workers = worker_pool.worker_count(0, len(recordings))
   count = {}
 
+  def decode(r):
+    return sum(1 for _ in imageio_ffmpeg.read_frames(str(r.video))) - 1  # 1st item: metadata
+
   def plain():
-    count['frames'] = sum(sum(1 for _ in imageio_ffmpeg.read_frames(str(r.video))) - 1
-                          for r in recordings)  # the first item is the metadata
+    count['frames'] = sum(decode(r) for r in recordings)
+
+  def plain_planes():  # the cheapest decoding: the stream's own planes, as extraction reads
+    for r in recordings:
+      for _ in video_io.iter_frames(r.video, planes=True):
+        pass
 
   def ours():
     for r in recordings:
       extract.decode_recording(r, settings, progress=False)
 
+  def plain_side_by_side():
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:  # ffmpeg's pipes free the GIL
+      list(pool.map(decode, recordings))
+
+  def ours_in_workers():  # extraction's own path: decode, crop, cut clips, in worker processes
+    strides = [settings.eval_stride] * len(recordings)
+    results = extract._recording_results(recordings, strides, settings, False, False, workers,
+                                         (header['dataset'], header['root'], None))
+    for result in results:
+      if isinstance(result, Exception):
+        raise result
+
   reps = max(1, repeats // 2)
   plain_s, plain_spread = timed(plain, reps)
+  planes_s, _ = timed(plain_planes, reps)
   ours_s, ours_spread = timed(ours, reps)
+  side_s, _ = timed(plain_side_by_side, reps)
+  workers_s, _ = timed(ours_in_workers, reps)
   return _row(f'extract ({settings.crop} crop)', 'frames/s', ours_s, ours_spread,
               count['frames'], videos=len(recordings), frames=count['frames'],
               plain_decode_frames_per_s=count['frames'] / plain_s,
               plain_spread_ms=[s * 1e3 for s in plain_spread],
+              plain_planes_frames_per_s=count['frames'] / planes_s,
+              workers=workers, workers_frames_per_s=count['frames'] / workers_s,
+              plain_side_by_side_frames_per_s=count['frames'] / side_s,
               settings=dataclasses.asdict(settings)['crop'])
 
 

@@ -2,13 +2,14 @@ r"""Where the time of a face crop goes: the detector's searches, and CPU against
 
   python scripts/face_crop_costs.py --root ../shared/data/ubfc-dev [--repeats 2]
 
-Two tables. (1) Over every 10th frame of each video (area-shrunk to 320 pixels, as
+Two tables. (1) Over every 10th frame of each video (its luma area-shrunk to 320 pixels, as
 extraction does, OpenCV on one thread): the Haar cascade's search of the whole frame
 against its search near the last face (`face.detect_largest_face(..., near=)`), ms per
 search, how often the near search found nothing, and how far its faces are from the whole
 frame's. (2) For the first video: wall time and CPU (this process, and ffmpeg's) of plain
-decoding (`imageio_ffmpeg.read_frames`), of extraction with a centre crop and with a face
-crop (`extract.decode_video`), `--repeats` times each, alternating.
+decoding (`imageio_ffmpeg.read_frames`, RGB; and to the stream's YUV planes), of extraction
+with a centre crop and with a face crop (`extract.decode_video`), `--repeats` times each,
+alternating.
 """
 
 import os
@@ -21,7 +22,7 @@ from absl import app, flags
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hrjax.data import extract, face, video_io  # noqa: E402
+from hrjax.data import extract, face, video_io, yuv  # noqa: E402
 
 flags.DEFINE_string('root', '../shared/data/ubfc-dev', 'A folder of videos (searched for '
                     '*.mp4, *.avi, *.mov below it).')
@@ -42,8 +43,9 @@ def detector_table(videos: list[Path], s: face.FaceSettings) -> str:
   cv2.setNumThreads(1)
   full_ms, near_ms, missed, offsets = [], [], 0, []
   for video in videos:
-    sampled = [face.shrink_for_detection(f, s.detect_width)
-               for i, f in enumerate(video_io.iter_frames(video)) if i % s.every == 0]
+    sampled = [face.shrink_for_detection(f.y if isinstance(f, yuv.Yuv420) else f, s.detect_width)
+               for i, f in enumerate(video_io.iter_frames(video, planes=True))
+               if i % s.every == 0]  # as extraction gives Haar a frame: luma where it can
     last = None
     for frame in sampled:
       t = time.perf_counter()
@@ -55,8 +57,8 @@ def detector_table(videos: list[Path], s: face.FaceSettings) -> str:
         near_ms.append(1e3 * (time.perf_counter() - t))
         missed += near is None
         if near is not None and whole is not None:
-          offsets.append(np.abs(np.subtract(near, whole)))
-      last = whole or last
+          offsets.append(np.abs(np.subtract(near[:3], whole[:3])))
+      last = whole[:3] if whole is not None else last
   off = np.mean(offsets, 0) if offsets else np.full(3, np.nan)
   return '\n'.join([
       '| search (320-pixel frames, one thread) | searches | ms each (median) | none found |',
@@ -81,6 +83,7 @@ def cpu_table(video: Path, repeats: int, size: int) -> str:
   import imageio_ffmpeg
   runs = {
       'plain decoding': lambda: sum(1 for _ in imageio_ffmpeg.read_frames(str(video))),
+      'plain decoding to YUV planes': lambda: sum(1 for _ in video_io.iter_frames(video, True)),
       'centre crop': lambda: extract.decode_video(
           video, extract.ExtractSettings(crop='center', size=size)),
       'face crop': lambda: extract.decode_video(
