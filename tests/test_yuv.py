@@ -13,6 +13,8 @@ from tests import ingest_files as files
     ('yuv420p(tv, bt709, progressive)', 'bt709'),
     ('yuv420p(tv, bt470bg/bt470bg/smpte170m, progressive)', 'bt601'),
     ('yuv420p(tv, bt2020nc/bt2020/smpte2084)', 'bt2020'),
+    ('yuv420p(tv, progressive, left)', 'bt601'), ('yuv420p(top first, left)', 'bt601'),
+    ('yuv420p(tv, unknown/bt709/unknown, progressive)', 'bt601'),
     ('yuv420p(pc, bt709, progressive)', None),  # full range: ffmpeg converts
     ('yuv420p(tv, fcc)', None), ('yuvj420p(pc, bt470bg/unknown/unknown)', None),
     ('gbrp(pc, gbr/unknown/unknown, progressive)', None), ('yuv444p(progressive)', None)])

@@ -26,6 +26,10 @@ import numpy as np
 MATRICES = {'bt601': (0.299, 0.114), 'bt709': (0.2126, 0.0722), 'bt2020': (0.2627, 0.0593)}
 _MATRIX_TAGS = {'bt470bg': 'bt601', 'smpte170m': 'bt601', 'unknown': 'bt601',
                 'bt709': 'bt709', 'bt2020nc': 'bt2020'}
+# the rest of ffmpeg's colour-space names: streams it converts itself
+_OTHER_SPACES = {'gbr', 'reserved', 'fcc', 'smpte240m', 'ycgco', 'bt2020c', 'smpte2085',
+                 'chroma-derived-nc', 'chroma-derived-c', 'ictcp', 'ipt-c2', 'ycgco-re',
+                 'ycgco-ro'}
 
 
 def matrix_of(pix_fmt: str) -> str | None:
@@ -38,12 +42,16 @@ def matrix_of(pix_fmt: str) -> str | None:
   m = re.fullmatch(r'yuv420p(?:\((.*)\))?', pix_fmt.strip())
   if m is None:
     return None
-  tags = [t.strip() for t in (m[1] or '').split(',') if t.strip()]
+  tags = [t.strip() for t in (m[1] or '').split(',')]
   if 'pc' in tags:
     return None
-  spaces = [t.split('/')[0] for t in tags if t not in ('tv', 'progressive', 'tt', 'bb', 'tb',
-                                                        'bt', 'top first', 'bottom first')]
-  return _MATRIX_TAGS.get(spaces[0]) if spaces else 'bt601'
+  # 'bt709', or 'space/primaries/transfer' where they differ; field order and chroma
+  # siting may follow
+  for tag in tags:
+    space = tag.split('/')[0]
+    if space in _MATRIX_TAGS or space in _OTHER_SPACES:
+      return _MATRIX_TAGS.get(space)
+  return 'bt601'
 
 
 @dataclasses.dataclass(frozen=True)
