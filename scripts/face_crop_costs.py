@@ -9,7 +9,8 @@ search, how often the near search found nothing, and how far its faces are from 
 frame's. (2) For the first video: wall time and CPU (this process, and ffmpeg's) of plain
 decoding (`imageio_ffmpeg.read_frames`, RGB; and to the stream's YUV planes), of extraction
 with a centre crop and with a face crop (`extract.decode_video`), `--repeats` times each,
-alternating.
+alternating. (3) On Linux, the face crop's CPU thread by thread (cropping, detection,
+ffmpeg's reader) beside ffmpeg's own.
 """
 
 import os
@@ -17,8 +18,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-from absl import app, flags
+# one thread for numpy's products, as extraction's worker processes have (before numpy loads)
+os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
+os.environ.setdefault('OMP_NUM_THREADS', '1')
+
+import numpy as np  # noqa: E402
+from absl import app, flags  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -102,12 +107,61 @@ def cpu_table(video: Path, repeats: int, size: int) -> str:
   return '\n'.join(lines)
 
 
+def _thread_cpu() -> dict[int, float]:
+  """CPU seconds (user + system) of each thread of this process, by thread id (Linux)."""
+  tick, out = os.sysconf('SC_CLK_TCK'), {}
+  for tid in os.listdir('/proc/self/task'):
+    try:
+      fields = Path(f'/proc/self/task/{tid}/stat').read_text().rsplit(')', 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+      continue
+    out[int(tid)] = (int(fields[11]) + int(fields[12])) / tick
+  return out
+
+
+def thread_table(video: Path, size: int) -> str:
+  """Where a face crop's CPU goes, thread by thread, as an extraction worker runs it
+  (OpenCV on one thread): a sampler keeps the last reading of each thread, which ends with
+  its video."""
+  import threading
+
+  import cv2
+  cv2.setNumThreads(1)
+  names, last, stop = {}, {}, threading.Event()
+
+  def sample():
+    while not stop.wait(0.01):
+      names.update({t.native_id: t.name.split('-read')[0] for t in threading.enumerate()})
+      last.update(_thread_cpu())
+
+  before = _thread_cpu()
+  sampler = threading.Thread(target=sample, name='sampler', daemon=True)
+  sampler.start()
+  wall, _, ffmpeg = _timed(lambda: extract.decode_video(
+      video, extract.ExtractSettings(crop='face', size=size)))
+  stop.set()
+  sampler.join()
+  last.update(_thread_cpu())
+  by: dict[str, float] = {}
+  for tid, cpu in last.items():
+    name = 'main' if tid == os.getpid() else names.get(tid, 'other')
+    if name != 'sampler':
+      by[name] = by.get(name, 0.0) + cpu - before.get(tid, 0.0)
+  lines = [f'{video.name}, one face crop: CPU seconds by thread (wall {wall:.2f} s)', '',
+           '| thread | CPU s |', '| --- | --- |']
+  lines += [f'| {k} | {v:.2f} |' for k, v in sorted(by.items(), key=lambda kv: -kv[1])]
+  return '\n'.join(lines + [f'| ffmpeg (its own process) | {ffmpeg:.2f} |'])
+
+
 def main(argv):
   del argv
   videos = _videos(Path(FLAGS.root))
   print(detector_table(videos, face.FaceSettings()))
   print()
   print(cpu_table(videos[0], FLAGS.repeats, FLAGS.size))
+  if Path('/proc/self/task').is_dir():
+    print()
+    print(thread_table(videos[0], FLAGS.size))
 
 
 if __name__ == '__main__':
