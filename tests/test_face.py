@@ -72,7 +72,10 @@ def test_boxes_settled_while_streaming_are_the_whole_videos_boxes(every, smooth_
   np.testing.assert_array_equal(tracker.boxes(0, n), whole)
 
 
-def test_one_pass_face_crop_equals_a_second_pass_and_cropping_each_frame(tmp_path):
+@pytest.mark.parametrize('planes_from', [0, video_io.PLANES_MIN_PIXELS])  # YUV planes; RGB
+def test_one_pass_face_crop_equals_a_second_pass_and_cropping_each_frame(
+    tmp_path, monkeypatch, planes_from):
+  monkeypatch.setattr(video_io, 'PLANES_MIN_PIXELS', planes_from)
   n, hw = 90, (120, 160)
   path = files.write_video(tmp_path / 'face.mp4', files.face_frames(n, hw=hw, drawn_face=True),
                            'h264')
@@ -80,12 +83,13 @@ def test_one_pass_face_crop_equals_a_second_pass_and_cropping_each_frame(tmp_pat
   fs = face.FaceSettings(every=5)
   runs = [face_crop.face_crop(path, video_io.iter_frames(path, planes=True), info, fs, 16,
                               None, name='face', progress=False, buffer_bytes=limit)
-          for limit in (face_crop.BUFFER_BYTES, 10 * 120 * 160 * 3 // 2)]  # the second overflows
+          for limit in (face_crop.BUFFER_BYTES, 10 * 120 * 160 * 3 // 2)]  # the 2nd overflows
   (one, boxes, share, marks), (two, boxes2, share2, _) = runs
   assert share >= 0.8 and share == share2 and marks is None  # Haar gives no landmarks
   np.testing.assert_array_equal(boxes, boxes2)
   np.testing.assert_array_equal(np.stack(one), np.stack(two))
   frames = list(video_io.iter_frames(path, planes=True))  # as extraction reads them
+  assert (type(frames[0]).__name__ == 'Yuv420') == (planes_from == 0)
   whole, _, _ = face.track_faces(iter(frames), hw, 30.0, fs)  # detection in line
   np.testing.assert_array_equal(boxes, whole)
   each = [crop.CropResize(tuple(b), 16)(f).astype(np.float16) for f, b in zip(frames, whole)]

@@ -41,14 +41,16 @@ def test_a_crop_of_the_planes_is_the_crop_of_every_pixel_converted(box):
   assert frame.shape == (h, w, 3) and frame.nbytes == flat.nbytes
 
 
-def test_planes_of_a_video_match_ffmpegs_rgb(tmp_path):
+def test_planes_of_a_video_match_ffmpegs_rgb(tmp_path, monkeypatch):
   """The same video's crops from its planes and from ffmpeg's RGB differ by ffmpeg's
   rounding (about a grey level, the same in every frame), not by a colour matrix; a
-  full-range video still comes as RGB."""
+  full-range video still comes as RGB, and so does a small one unless told otherwise."""
   n, hw = 12, (48, 64)
   frames = files.face_frames(n, hw=hw, drawn_face=True)
   tv = files.write_video(tmp_path / 'tv.mp4', frames)
   full = files.rewrite_video(tv, tmp_path / 'pc.mp4', '-pix_fmt', 'yuvj420p', '-c:v', 'libx264')
+  assert all(isinstance(f, np.ndarray) for f in video_io.iter_frames(tv, planes=True))
+  monkeypatch.setattr(video_io, 'PLANES_MIN_PIXELS', 0)
   planes = list(video_io.iter_frames(tv, planes=True))
   rgb = list(video_io.iter_frames(tv))
   assert all(isinstance(f, yuv.Yuv420) and f.matrix == 'bt601' for f in planes)

@@ -28,6 +28,12 @@ from hrjax.errors import InputError
 logging.getLogger('imageio_ffmpeg').setLevel(logging.ERROR)
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
 READ_AHEAD = 4  # frames ffmpeg may decode ahead of the one in use
+# Frames from this size up come as their planes when asked (extraction): there converting the
+# whole frame is ffmpeg's largest cost. A small frame (the synthetic 96-pixel videos) costs
+# more as three planes than converted whole; it is asked for as RGB, which spares the second
+# start of ffmpeg that reading the planes takes (the stream's format is known only once
+# ffmpeg has opened it).
+PLANES_MIN_PIXELS = 320 * 240
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,27 +95,31 @@ def _read_image(path: Path) -> np.ndarray:
 
 def _open(path: Path, planes: bool = False) -> tuple[Iterator, dict]:
   """ffmpeg reading `path`, and the stream's description. `planes`: frames as the stream's
-  own 4:2:0 planes (`yuv`) where it has them (`meta['yuv_matrix']` says how to convert),
-  else as RGB."""
+  own 4:2:0 planes (`yuv`) where it has them and they are at least PLANES_MIN_PIXELS
+  (`meta['yuv_matrix']` then says how to convert), else as RGB."""
   if not path.is_file():
     raise InputError(path, 'video file not found')
   if path.stat().st_size == 0:
     raise InputError(path, 'video file is empty (0 bytes)')
+  reader, meta = _start(path)
+  meta['yuv_matrix'] = yuv.matrix_of(meta.get('pix_fmt', '')) if planes else None
+  if meta['yuv_matrix'] is not None and np.prod(meta['size']) < PLANES_MIN_PIXELS:
+    meta['yuv_matrix'] = None
+  if meta['yuv_matrix'] is not None:  # ffmpeg again, giving the planes (one more start)
+    reader.close()
+    reader, _ = _start(path, pix_fmt='yuv420p', bits_per_pixel=12)
+  return reader, meta
+
+
+def _start(path: Path, **params) -> tuple[Iterator, dict]:
   # every decoded frame once: without it ffmpeg repeats frames of a variable-rate video
   # to fill a constant rate (the times of the frames come from `frame_stamps`)
-  params = {'output_params': ['-fps_mode', 'passthrough']}
-  if planes:
-    params.update(pix_fmt='yuv420p', bits_per_pixel=12)
   try:
-    reader = imageio_ffmpeg.read_frames(str(path), **params)
-    meta = next(reader)
+    reader = imageio_ffmpeg.read_frames(str(path), output_params=['-fps_mode', 'passthrough'],
+                                        **params)
+    return reader, next(reader)
   except (RuntimeError, StopIteration, OSError) as e:
     raise InputError(path, f'ffmpeg cannot read it as a video ({_ffmpeg_reason(e)})') from None
-  meta['yuv_matrix'] = yuv.matrix_of(meta.get('pix_fmt', '')) if planes else None
-  if planes and meta['yuv_matrix'] is None:  # RGB, 4:4:4, full range...: ffmpeg converts
-    reader.close()
-    return _open(path)
-  return reader, meta
 
 
 def frame_stamps(path: str | os.PathLike) -> np.ndarray | None:
