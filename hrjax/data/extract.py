@@ -289,6 +289,7 @@ def _worker_start(source: tuple, settings: ExtractSettings, with_regions: bool) 
   pickle) from (dataset, root, offsets)."""
   import cv2  # resizes every crop, and detects faces
   cv2.setNumThreads(1)  # its own thread pool in each worker would oversubscribe the cores
+  video_io.DECODER_THREADS = 1  # and so would ffmpeg's: the workers already fill them
   _WORKER.update(recordings=adapters.find_recordings(*source), settings=settings,
                  with_regions=with_regions)
 

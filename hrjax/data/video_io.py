@@ -34,6 +34,9 @@ READ_AHEAD = 4  # frames ffmpeg may decode ahead of the one in use
 # start of ffmpeg that reading the planes takes (the stream's format is known only once
 # ffmpeg has opened it).
 PLANES_MIN_PIXELS = 320 * 240
+# ffmpeg's decoding threads; 0: its own choice (about one per core). Extraction's worker
+# processes, one per core, each decode with one (H.264 decodes to the same bytes either way).
+DECODER_THREADS = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,6 +117,8 @@ def _open(path: Path, planes: bool = False) -> tuple[Iterator, dict]:
 def _start(path: Path, **params) -> tuple[Iterator, dict]:
   # every decoded frame once: without it ffmpeg repeats frames of a variable-rate video
   # to fill a constant rate (the times of the frames come from `frame_stamps`)
+  if DECODER_THREADS:
+    params['input_params'] = ['-threads', str(DECODER_THREADS)]
   try:
     reader = imageio_ffmpeg.read_frames(str(path), output_params=['-fps_mode', 'passthrough'],
                                         **params)
