@@ -209,8 +209,8 @@ def iter_frames(path: str | os.PathLike, planes: bool = False,
 
   `path` is a video file, a folder of image frames or a MATLAB file holding them
   (`mat_files`); raises InputError on a broken stream or a video with no frames.
-  `planes`: a 4:2:0 video's frames come as `yuv.Yuv420` instead (extraction converts
-  after the crop's average); other sources still come as RGB.
+  `planes`: a 4:2:0 video's frames of at least PLANES_MIN_PIXELS come as `yuv.Yuv420`
+  instead (extraction converts after the crop's average); other sources still as RGB.
   """
   path = Path(path)
   if path.is_dir():
@@ -224,7 +224,8 @@ def iter_frames(path: str | os.PathLike, planes: bool = False,
 
 def open_video(path: str | os.PathLike, planes: bool = False,
                ) -> tuple[VideoInfo, Iterator[np.ndarray | yuv.Yuv420]]:
-  """`probe` and `iter_frames` from one ffmpeg process (each start waits for its header)."""
+  """`probe` and `iter_frames` from one start of ffmpeg (each waits for its header; reading
+  the planes takes a second)."""
   path = Path(path)
   if path.is_dir():
     return probe(path), _iter_images(path)
