@@ -27,7 +27,11 @@ from hrjax.errors import InputError
 # imageio-ffmpeg warns when the frames' size differs from the stream's: a rotated phone video
 logging.getLogger('imageio_ffmpeg').setLevel(logging.ERROR)
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
-READ_AHEAD = 4  # frames ffmpeg may decode ahead of the one in use
+# Frames ffmpeg may decode ahead of the one in use: as many as READ_AHEAD_BYTES hold, from 4
+# (4K) to 64. A face crop takes its frames in bursts (ten or so each time a detection settles
+# their boxes), and ffmpeg keeps decoding meanwhile.
+READ_AHEAD = (4, 64)
+READ_AHEAD_BYTES = 32 << 20
 # Frames from this size up come as their planes when asked (extraction): there converting the
 # whole frame is ffmpeg's largest cost. A small frame (the synthetic 96-pixel videos) costs
 # more as three planes than converted whole; it is asked for as RGB, which spares the second
@@ -244,9 +248,10 @@ def _decoded(path: Path, reader: Iterator, meta: dict) -> Iterator[np.ndarray | 
   w, h = meta['size']  # after any rotation
   matrix = meta['yuv_matrix']
   expected = w * h * 3 if matrix is None else yuv.Yuv420.frame_bytes(w, h)
+  depth = int(np.clip(READ_AHEAD_BYTES // expected, *READ_AHEAD))
   count = 0
   try:
-    for raw in _read_ahead(reader, READ_AHEAD):
+    for raw in _read_ahead(reader, depth):
       if len(raw) != expected:
         raise RuntimeError(f'frame of {len(raw)} bytes, expected {expected} ({w}x{h})')
       count += 1
