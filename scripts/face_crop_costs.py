@@ -27,7 +27,7 @@ from absl import app, flags  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hrjax.data import extract, face, video_io, yuv  # noqa: E402
+from hrjax.data import extract, face, video_io  # noqa: E402
 
 flags.DEFINE_string('root', '../shared/data/ubfc-dev', 'A folder of videos (searched for '
                     '*.mp4, *.avi, *.mov below it).')
@@ -48,9 +48,9 @@ def detector_table(videos: list[Path], s: face.FaceSettings) -> str:
   cv2.setNumThreads(1)
   full_ms, near_ms, missed, offsets = [], [], 0, []
   for video in videos:
-    sampled = [face.shrink_for_detection(f.y if isinstance(f, yuv.Yuv420) else f, s.detect_width)
+    sampled = [face.shrink_for_detection(face.detection_image(f, 'haar'), s.detect_width)
                for i, f in enumerate(video_io.iter_frames(video, planes=True))
-               if i % s.every == 0]  # as extraction gives Haar a frame: luma where it can
+               if i % s.every == 0]  # as extraction gives Haar a frame
     last = None
     for frame in sampled:
       t = time.perf_counter()

@@ -141,6 +141,14 @@ def _moving_average(x: np.ndarray, width: int) -> np.ndarray:
   return np.convolve(padded, np.ones(2 * pad + 1) / (2 * pad + 1), mode='valid')
 
 
+def detection_image(frame: np.ndarray | yuv.Yuv420, detector: str) -> np.ndarray:
+  """What a detector looks at: an RGB frame as it is; a video's planes as their luma for
+  Haar, which sees grey levels only, and as RGB for FaceMesh."""
+  if not isinstance(frame, yuv.Yuv420):
+    return frame
+  return frame.y if detector == 'haar' else frame.rgb()
+
+
 def shrink_for_detection(frame: np.ndarray, width: int) -> np.ndarray:
   """An area-resized copy at most `width` pixels wide (even height): the detector needs no
   more, and its cost grows with the pixels."""
@@ -170,7 +178,6 @@ class FaceTracker:
     self.found: list[tuple[float, float, float] | None] = []  # their detections (full pixels)
     self.landmarks: list[np.ndarray | None] = []  # the detections' landmarks, where given
     self.count = 0  # frames seen
-    self._sampled: list[int] = []  # frames sampled for detection, recorded or not yet
     self._last_hit = -1  # index into self.index of the latest detection with a face
     self._near: tuple[float, float, float] | None = None  # the face the next search starts at
 
@@ -183,17 +190,12 @@ class FaceTracker:
     """Count the next frame; True when it is one to detect on (every `s.every`-th). Its
     detection, `detect_on`, may run in another thread; `record` its result in frame order."""
     i, self.count = self.count, self.count + 1
-    if i % self.s.every == 0:
-      self._sampled.append(i)
-      return True
-    return False
+    return i % self.s.every == 0
 
   def detect_on(self, frame: np.ndarray | yuv.Yuv420) -> Face | None:
     """The face in a sampled frame (full-frame pixels), searched near the last one found.
     Sampled frames must come here in order (the search depends on the one before)."""
-    if isinstance(frame, yuv.Yuv420):  # Haar looks at grey levels only: the luma plane
-      frame = frame.y if self.s.detector == 'haar' else frame.rgb()
-    small = shrink_for_detection(frame, self.s.width)
+    small = shrink_for_detection(detection_image(frame, self.s.detector), self.s.width)
     k = self.frame_hw[1] / small.shape[1]  # back to full-frame pixels
     near = None if self._near is None else tuple(v / k for v in self._near)
     hit = self.detect(small, self.s.min_face, near)
@@ -207,7 +209,7 @@ class FaceTracker:
     """The detection of the earliest sampled frame not yet recorded."""
     if hit is not None:
       self._last_hit = len(self.index)
-    self.index.append(self._sampled[len(self.index)])
+    self.index.append(len(self.index) * self.s.every)  # the k-th sampled frame
     self.found.append(None if hit is None else (hit.cy, hit.cx, hit.side))
     self.landmarks.append(None if hit is None else hit.landmarks)
 

@@ -109,9 +109,8 @@ def _open(path: Path, planes: bool = False) -> tuple[Iterator, dict]:
   if path.stat().st_size == 0:
     raise InputError(path, 'video file is empty (0 bytes)')
   reader, meta = _start(path)
-  meta['yuv_matrix'] = yuv.matrix_of(meta.get('pix_fmt', '')) if planes else None
-  if meta['yuv_matrix'] is not None and np.prod(meta['size']) < PLANES_MIN_PIXELS:
-    meta['yuv_matrix'] = None
+  large = np.prod(meta['size']) >= PLANES_MIN_PIXELS
+  meta['yuv_matrix'] = yuv.matrix_of(meta.get('pix_fmt', '')) if planes and large else None
   if meta['yuv_matrix'] is not None:  # ffmpeg again, giving the planes (one more start)
     reader.close()
     reader, _ = _start(path, pix_fmt='yuv420p', bits_per_pixel=12)
