@@ -61,6 +61,10 @@ def _data(folder: str) -> ml_collections.ConfigDict:
   d.ingest_workers = 0  # processes generating and extracting recordings; 0: one per CPU
   d.read_ahead = 8  # training batches made ahead of the step (each process holds them)
   d.read_threads = 2  # threads making them (in each worker process, if any)
+  # training clips kept on the devices, the loader sending only which ones: 'auto' (where
+  # they fit in 30% of an accelerator's memory, 10% of a CPU machine's), 'on' or 'off'
+  # (training/resident.py)
+  d.on_device = 'auto'
   return d
 
 

@@ -66,14 +66,21 @@ class SubjectBatches:
   from `store`. Subjects of different stores are different people. `unlabeled` sources
   come last, their clips marked 0 in the batch's `labeled` mask (present only with them):
   the step never pairs their hearts, so they may show anyone, a held-out subject too.
+
+  `rows_only`: the batch names its clips instead of holding them (`row`: each clip's row
+  in the sources' splits one after another; `colour`: its colour matrix, where colours
+  are mixed), for clips already on the devices (`training/resident.py`). The plan, flips
+  and shifts are the same.
   """
 
   def __init__(self, store: str, split: str, batch_size: int, seed: int, augment: bool,
                process_index: int = 0, process_count: int = 1, mix: tuple[Source, ...] = (),
-               unlabeled: tuple[Source, ...] = (), colour_mix: float = 0.0):
+               unlabeled: tuple[Source, ...] = (), colour_mix: float = 0.0,
+               rows_only: bool = False):
     self.store, self.split = str(store), split
     self.batch_size, self.seed, self.augment = batch_size, seed, augment
     self.colour_mix = float(colour_mix)
+    self.rows_only = rows_only
     n_unlabeled = sum(u.clips for u in unlabeled)
     self._labeled = (None if not n_unlabeled else  # the batch's last clips are unlabeled
                      (np.arange(batch_size) < batch_size - n_unlabeled).astype(np.float32))
@@ -119,6 +126,8 @@ class SubjectBatches:
     mixes = (colour_matrices(rng, self.batch_size, self.colour_mix)
              if self.augment and self.colour_mix > 0 else None)
     mine = range(self.batch_size)[self.local]
+    if self.rows_only:
+      return self._rows(picks, flips, shifts, mixes)
     video = np.empty((len(mine), *self._splits[0].video.shape[1:]), np.uint8)
     heart, rr = [], []
     for row, i in enumerate(mine):
@@ -131,6 +140,19 @@ class SubjectBatches:
     batch = dict(video=video, heart=np.stack(heart).astype(np.float32),
                  rr=np.stack(rr).astype(np.float32),
                  clip=np.array([c for _, c in picks[self.local]]))
+    return self._with_draws(batch, flips, shifts)
+
+  def _rows(self, picks, flips, shifts, mixes) -> dict:
+    """The batch as rows of the sources' splits one after another, and its draws."""
+    offsets = np.cumsum([0] + [len(split) for split in self._splits])
+    local = picks[self.local]
+    batch = dict(row=np.array([offsets[k] + c for k, c in local], np.int32),
+                 clip=np.array([c for _, c in local]))
+    if mixes is not None:
+      batch['colour'] = mixes[self.local].astype(np.float32)
+    return self._with_draws(batch, flips, shifts)
+
+  def _with_draws(self, batch: dict, flips, shifts) -> dict:
     if self.augment:  # made in the train step (training/augment.py), not here
       batch['flip'], batch['shift'] = flips[self.local], shifts[self.local]
     if self._labeled is not None:

@@ -22,3 +22,13 @@ def flip_and_shift(video: jax.Array, flip: jax.Array, shift: jax.Array) -> jax.A
     return jnp.roll(clip, (by[0], by[1]), axis=(1, 2))
 
   return jax.vmap(one)(video, flip, shift)
+
+
+def mix_colours(video: jax.Array, matrices: jax.Array) -> jax.Array:
+  """`uint8 [B, ..., 3]`, each clip through its colour matrix `[B, 3, 3]`, rounded and
+  clipped to uint8: `pipeline.mix_colours` for clips the loader only names (their colours
+  mixed where they are, on the devices). In float32 as there, up to the order of a
+  three-term sum: a pixel may land a grey level apart where the product sits on a half."""
+  out = jnp.einsum('b...c,bdc->b...d', video.astype(jnp.float32), matrices,
+                   precision=jax.lax.Precision.HIGHEST)
+  return jnp.clip(jnp.rint(out), 0, 255).astype(jnp.uint8)

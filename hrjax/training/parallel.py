@@ -8,8 +8,9 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 MODEL_INPUTS = ('video', 'heart', 'rr')
-# a batch with unlabeled clips; the flips and shifts the step makes (pipeline.SubjectBatches)
-OPTIONAL_INPUTS = ('labeled', 'flip', 'shift')
+# a batch with unlabeled clips; the flips and shifts the step makes (pipeline.SubjectBatches);
+# the rows and colour matrices of clips kept on the devices (training/resident.py)
+OPTIONAL_INPUTS = ('labeled', 'flip', 'shift', 'row', 'colour')
 
 
 def data_mesh(devices=None) -> jax.sharding.Mesh:

@@ -10,7 +10,7 @@ import optax
 
 from hrjax.models import spectral, spectral_priors
 from hrjax.models.pairing import PairingModel, contrastive_loss
-from hrjax.training import augment, parallel
+from hrjax.training import augment, parallel, resident
 
 TRACE_COUNT = {'train_step': 0}  # bumped at trace time: tests check the step compiles once
 
@@ -79,24 +79,33 @@ def pearson_loss(pulse: jax.Array, heart: jax.Array, labeled: jax.Array | None, 
   return ((1.0 - corr) * labeled).sum() / jnp.maximum(labeled.sum(), 1.0)
 
 
+def resident_train_step(state: dict, batch: dict, tables: dict, **kwargs) -> tuple[dict, dict]:
+  """`train_step` of a batch that names its clips in `tables`, the clips kept on the
+  devices (`resident`): gathered and colour-mixed here, then the same step."""
+  return train_step(state, resident.gather(batch, tables), **kwargs)
+
+
 @functools.lru_cache(maxsize=8)
 def compile_train_step(model: PairingModel, tx, mesh, prior_weight: float = 1.0,
-                       pearson_weight: float = 0.0):
+                       pearson_weight: float = 0.0, on_device: bool = False):
   """jit over the `data` mesh: state replicated and donated, batch sharded along `data`.
   One per (model, optimizer, mesh, weight): a second run in the same process reuses its
-  compile."""
-  step = functools.partial(train_step, model=model, tx=tx, prior_weight=prior_weight,
-                           pearson_weight=pearson_weight)
-  return jax.jit(step, in_shardings=(parallel.replicated(mesh), parallel.batch_sharded(mesh)),
+  compile. `on_device`: the step takes `(state, batch, tables)`, the clips in `tables`
+  (replicated) and the batch naming them (`resident_train_step`)."""
+  step = functools.partial(resident_train_step if on_device else train_step, model=model,
+                           tx=tx, prior_weight=prior_weight, pearson_weight=pearson_weight)
+  inputs = (parallel.replicated(mesh), parallel.batch_sharded(mesh))
+  return jax.jit(step, in_shardings=inputs + ((parallel.replicated(mesh),) if on_device else ()),
                  out_shardings=(parallel.replicated(mesh), parallel.replicated(mesh)),
                  donate_argnums=0)
 
 
-def compile_config_step(model: PairingModel, tx, mesh, train_cfg):
+def compile_config_step(model: PairingModel, tx, mesh, train_cfg, on_device: bool = False):
   """The step a config trains with (`train_cfg`: its `train` section), for the training loop
   and the benchmark alike. A classical channel (model.classical) joins the score when pairs
   are scored, not the loss: trained beside it, the learned channels paired no better on real
   faces and worse on the independent generator (docs/transfer/arms-2026-12-05.md); the
   parameters are the same either way."""
   return compile_train_step(model.clone(classical='none'), tx, mesh,
-                            float(train_cfg.prior_weight), float(train_cfg.pearson_weight))
+                            float(train_cfg.prior_weight), float(train_cfg.pearson_weight),
+                            on_device)

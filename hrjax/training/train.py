@@ -18,7 +18,7 @@ from absl import logging
 from hrjax import allocator
 from hrjax.data import clip_store, pipeline
 from hrjax.evaluation import evaluate
-from hrjax.training import checkpoint, parallel, restore, state, step
+from hrjax.training import checkpoint, parallel, resident, restore, state, step
 from hrjax.training.writer import MetricWriter
 
 STEPS_IN_FLIGHT = 2  # train steps dispatched ahead of the one the host waits for
@@ -40,6 +40,17 @@ def _example_images(batch: dict) -> dict:
   rel = video[:, video.shape[1] // 2] / (mean + 1) - 1
   rel = np.clip(0.5 + rel * 25, 0, 1)
   return {'input/mean_frame': mean / 255.0, 'input/relative_change_x25': rel}
+
+
+def _first_batch(writer, step: int, batch: dict, tables: dict | None) -> None:
+  """TensorBoard's look at the input, and what a step sends to the devices."""
+  sent = resident.bytes_per_step(batch)
+  writer.write_scalars(step, {'train/host_to_device_bytes_per_step': sent})
+  logging.info('Each step sends %d bytes to the devices%s', sent,
+               '' if tables is None else ' (its clips are kept there)')
+  if tables is not None:  # the clips the plan names, from this process's first copy
+    batch = dict(video=np.asarray(tables['video'].addressable_data(0)[batch['row'][:4]]))
+  writer.write_images(step, _example_images(batch))
 
 
 def _log(writer, done, metrics, lr, clips_per_s, pbar):
@@ -91,6 +102,20 @@ def _resume_or_init(mngr, data_iter, built: state.Setup, init_from: str = '') ->
   return dict(fresh, params=params, opt_state=built.tx.init(params))
 
 
+def _data(cfg, store: Path, mesh):
+  """(the checkpointable iterator of this process's batches, the training clips kept on
+  the devices or None: `resident`)."""
+  mix = pipeline.mixed_sources(cfg.train.mix, cfg.train.mix_exclude)
+  unlabeled = pipeline.mixed_sources(cfg.train.unlabeled, unlabeled=True)
+  batches = pipeline.SubjectBatches(store, 'train', cfg.train.batch_size, cfg.seed,
+                                    cfg.train.augment, jax.process_index(), jax.process_count(),
+                                    mix=mix, unlabeled=unlabeled,
+                                    colour_mix=cfg.train.colour_mix)
+  batches, tables = resident.prepare(cfg.data.on_device, batches, mesh)
+  return pipeline.train_iterator(batches, cfg.train.steps, cfg.data.workers,
+                                 cfg.data.read_ahead, cfg.data.read_threads), tables
+
+
 def train(cfg, workdir: str | Path, progress: bool = True, stop_after: int | None = None,
           writer: MetricWriter | None = None) -> tuple[state.Setup, dict]:
   """Train on `cfg.data.store` (resuming from the latest checkpoint in `workdir`) up to
@@ -101,14 +126,7 @@ def train(cfg, workdir: str | Path, progress: bool = True, stop_after: int | Non
   store = _check_store(cfg)
   built = state.setup(cfg)
   parallel.check_batch_size(cfg.train.batch_size, built.mesh)
-  mix = pipeline.mixed_sources(cfg.train.mix, cfg.train.mix_exclude)
-  unlabeled = pipeline.mixed_sources(cfg.train.unlabeled, unlabeled=True)
-  batches = pipeline.SubjectBatches(store, 'train', cfg.train.batch_size, cfg.seed,
-                                    cfg.train.augment, jax.process_index(), jax.process_count(),
-                                    mix=mix, unlabeled=unlabeled,
-                                    colour_mix=cfg.train.colour_mix)
-  data_iter = pipeline.train_iterator(batches, cfg.train.steps, cfg.data.workers,
-                                      cfg.data.read_ahead, cfg.data.read_threads)
+  data_iter, tables = _data(cfg, store, built.mesh)
   workdir.mkdir(parents=True, exist_ok=True)  # the setting works: the run starts here
   if jax.process_index() == 0:
     (workdir / 'config.json').write_text(cfg.to_json_best_effort(indent=1))
@@ -121,7 +139,9 @@ def train(cfg, workdir: str | Path, progress: bool = True, stop_after: int | Non
     print(f'hrjax: {n_params:,} parameters, {cfg.model.representation} heart, '
           f'{jax.device_count()} device(s) in {jax.process_count()} process(es)', flush=True)
   writer = writer or MetricWriter(workdir / 'tensorboard')
-  step_fn = step.compile_config_step(built.model, built.tx, built.mesh, cfg.train)
+  step_fn = step.compile_config_step(built.model, built.tx, built.mesh, cfg.train,
+                                     on_device=tables is not None)
+  on_device = () if tables is None else (tables,)
   schedule = state.learning_rate_schedule(cfg)
   start = int(train_state['step'])
   end = cfg.train.steps if stop_after is None else min(stop_after, cfg.train.steps)
@@ -132,8 +152,9 @@ def train(cfg, workdir: str | Path, progress: bool = True, stop_after: int | Non
   for i in pbar:
     batch = next(data_iter)
     if i == start:
-      writer.write_images(i, _example_images(batch))
-    train_state, metrics = step_fn(train_state, parallel.put_batch(batch, built.mesh))
+      _first_batch(writer, i, batch, tables)
+    train_state, metrics = step_fn(train_state, parallel.put_batch(batch, built.mesh),
+                                   *on_device)
     if i == start:  # from here the step's temporaries come back every step: keep them
       jax.block_until_ready(metrics)
       allocator.keep_freed_memory(True)
@@ -152,13 +173,15 @@ def train(cfg, workdir: str | Path, progress: bool = True, stop_after: int | Non
 
 
 def train_and_evaluate(cfg, workdir: str | Path, progress: bool = True,
-                       stop_after: int | None = None) -> dict | None:
+                       stop_after: int | None = None,
+                       writer: MetricWriter | None = None) -> dict | None:
   """Train (resuming from the latest checkpoint in `workdir`), then evaluate: the report.
 
   `stop_after`: leave after this step with a checkpoint and no evaluation (a
-  time-boxed job; the next call resumes), returning None.
+  time-boxed job; the next call resumes), returning None. `writer`: where the metrics
+  go (default: TensorBoard in the workdir); closed at the end.
   """
-  writer = MetricWriter(Path(workdir) / 'tensorboard')
+  writer = writer or MetricWriter(Path(workdir) / 'tensorboard')
   try:
     built, final = train(cfg, workdir, progress, stop_after, writer)
     if int(final['step']) < cfg.train.steps:
