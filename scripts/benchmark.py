@@ -16,8 +16,9 @@ then reports the median over --repeats with the spread (min-max). Rows:
              of the matmul peak of this run; bytes moved by XLA's cost analysis (every
              op's operands and results), as a share of the copy bandwidth
   torch      the same network, loss and optimizer in PyTorch (scripts/torch_twin.py), when
-             torch is installed; train and torch rows run twice, alternating, and
-             the ratio of their times is printed
+             torch is installed, on the GPU where it sees one (bf16 autocast where the
+             config computes in bfloat16); train and torch rows run twice, alternating,
+             and the ratio of their times is printed
   encode     the evaluation video encoder: clips/s
   loader     the grain train iterator alone over --store: batches/s, and how many
              times the train step's consumption (train clips/s / batch) it delivers
@@ -28,8 +29,10 @@ then reports the median over --repeats with the spread (min-max). Rows:
              against as many plain decodings side by side: frames/s
   evaluate   every heart against every video of the store's test split: pairs/s
   training   a whole training process on --store (200 steps from scratch: loader,
-             checkpoints, TensorBoard, evaluation), once: its peak RSS (the step rows'
-             peak RSS is the bare step's)
+             checkpoints, TensorBoard, evaluation), once: the loop's own clips/s (its
+             logs after the first), as a share of the train row's; the bytes each step
+             sends to the devices (clips kept there or not: --config.data.on_device);
+             its peak RSS (the step rows' peak RSS is the bare step's)
 Rows that need a store are skipped when there is none. Runs on whatever devices
 JAX sees (all of them, data-parallel). Every row, PyTorch's too, runs with the
 allocator `python -m hrjax.main` gives itself (`hrjax.allocator`: mimalloc
@@ -165,6 +168,16 @@ def _ratios(rows) -> list[str]:
       consumed = t['rate'] / t['batch']
       out.append(f"loader delivers {by['grain']['rate']:.1f} batches/s; the step consumes "
                  f"{consumed:.1f}: {by['grain']['rate'] / consumed:.1f}x")
+  if 'training' in by:
+    r = by['training']
+    kept = 'kept on the devices' if r['on_device'] else 'sent from the host'
+    line = (f"training loop {r['rate']:.1f} clips/s (the whole process {r['process_wall_s']:.1f} "
+            f"s); clips {kept}: {r['host_to_device_bytes_per_step']:,} bytes per step to the "
+            "devices")
+    if 'train' in by:
+      step = by['train']['rate']
+      line += f"; {r['rate'] / step:.1%} of the train step's {step:.1f}"
+    out.append(line)
   for name in ('train', 'torch'):
     if name in by and 'system_ms_per_step' in by[name]:
       r = by[name]
@@ -177,19 +190,24 @@ def _ratios(rows) -> list[str]:
                f"hand), hrjax {t['ms']:.1f} ms: hrjax/PyTorch speed {p['ms'] / t['ms']:.2f}x "
                f"(alternating runs, ms: hrjax {runs(t)}; torch {runs(p)})")
   if 'extract' in by:
-    e = by['extract']
-    out.append(f"extraction {e['rate']:.0f} frames/s vs plain decode "
-               f"{e['plain_decode_frames_per_s']:.0f} frames/s: "
-               f"{e['rate'] / e['plain_decode_frames_per_s']:.2f}x")
-    if 'plain_planes_frames_per_s' in e:
-      out.append(f"  vs decoding to the stream's own planes (YUV, no RGB conversion) "
-                 f"{e['plain_planes_frames_per_s']:.0f} frames/s: "
-                 f"{e['rate'] / e['plain_planes_frames_per_s']:.2f}x")
-    if 'workers_frames_per_s' in e:
-      out.append(f"  in {e['workers']} worker processes (extract's path) "
-                 f"{e['workers_frames_per_s']:.0f} frames/s vs {e['workers']} plain decodings "
-                 f"side by side {e['plain_side_by_side_frames_per_s']:.0f}: "
-                 f"{e['workers_frames_per_s'] / e['plain_side_by_side_frames_per_s']:.2f}x")
+    out += _extract_ratios(by['extract'])
+  return out
+
+
+def _extract_ratios(e) -> list[str]:
+  """Extraction against plain decoding, each way the row measured it."""
+  out = [f"extraction {e['rate']:.0f} frames/s vs plain decode "
+         f"{e['plain_decode_frames_per_s']:.0f} frames/s: "
+         f"{e['rate'] / e['plain_decode_frames_per_s']:.2f}x"]
+  if 'plain_planes_frames_per_s' in e:
+    out.append(f"  vs decoding to the stream's own planes (YUV, no RGB conversion) "
+               f"{e['plain_planes_frames_per_s']:.0f} frames/s: "
+               f"{e['rate'] / e['plain_planes_frames_per_s']:.2f}x")
+  if 'workers_frames_per_s' in e:
+    out.append(f"  in {e['workers']} worker processes (extract's path) "
+               f"{e['workers_frames_per_s']:.0f} frames/s vs {e['workers']} plain decodings "
+               f"side by side {e['plain_side_by_side_frames_per_s']:.0f}: "
+               f"{e['workers_frames_per_s'] / e['plain_side_by_side_frames_per_s']:.2f}x")
   return out
 
 

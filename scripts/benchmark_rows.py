@@ -4,6 +4,7 @@ returns one row (`scripts/benchmark.py` runs each in its own process)."""
 import functools
 import resource
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -152,13 +153,23 @@ def bench_train(cfg, repeats, steps):
 def bench_torch(cfg, repeats, steps):
   import torch
   import torch_twin
+  device = torch_twin.pick_device()
+  bfloat16 = device == 'cuda' and cfg.model.compute_dtype == 'bfloat16'
   step, n_params = torch_twin.make_step(cfg.train.batch_size, cfg.data.clip_frames,
                                         cfg.data.size, cfg.model.channels,
-                                        cfg.train.learning_rate)
-  median, spread = timed(lambda: [step() for _ in range(steps)], repeats)
+                                        cfg.train.learning_rate, device, bfloat16)
+
+  def run():
+    for _ in range(steps):
+      step()
+    if device == 'cuda':
+      torch.cuda.synchronize()
+
+  median, spread = timed(run, repeats)
   per_step = median / steps
   analytic = analytic_train_flops(cfg, cfg.train.batch_size)
-  return _row(f'torch {torch.__version__}', 'clips/s', per_step, [s / steps for s in spread],
+  what = f"torch {torch.__version__} {device}{' bf16' if bfloat16 else ''}"
+  return _row(what, 'clips/s', per_step, [s / steps for s in spread],
               cfg.train.batch_size, batch=cfg.train.batch_size, parameters=n_params,
               user_ms_per_step=CPU_TIME['user'] / steps * 1e3,
               system_ms_per_step=CPU_TIME['system'] / steps * 1e3,
@@ -203,19 +214,41 @@ def bench_loader(cfg, repeats, steps, store):
 def bench_training(cfg, repeats, steps, store, training_steps=200):
   """A whole training process, as `python -m hrjax.main` runs it: `training_steps` steps
   from scratch with its loader, a checkpoint every 100 steps, TensorBoard and the final
-  evaluation, once (its peak RSS is the row's point; speed: the step rows)."""
+  evaluation, once. Its rate is the loop's own (clips/s between its logs, the first log,
+  which holds the compile, left out), against which the train row's step is the limit;
+  also what each step sends to the devices (`config.data.on_device`)."""
   import tempfile
 
-  from hrjax.training import train
+  from hrjax.data import pipeline
+  from hrjax.training import parallel, resident, train
+  from hrjax.training.writer import MetricWriter
+
+  class Recording(MetricWriter):
+    rates: list = []
+
+    def write_scalars(self, step, scalars):
+      if 'train/clips_per_s' in scalars:
+        self.rates.append(scalars['train/clips_per_s'])
+      super().write_scalars(step, scalars)
+
   cfg = cfg.copy_and_resolve_references()
   cfg.data.store = str(store)
   cfg.train.steps, cfg.train.checkpoint_every = training_steps, 100
   with tempfile.TemporaryDirectory() as workdir:
     started = time.perf_counter()
-    train.train_and_evaluate(cfg, workdir, progress=False)
+    train.train_and_evaluate(cfg, workdir, progress=False,
+                             writer=Recording(Path(workdir) / 'tensorboard'))
     wall = time.perf_counter() - started
-  return _row(f'training process ({training_steps} steps)', 'clips/s', wall, (wall, wall),
-              training_steps * cfg.train.batch_size, batch=cfg.train.batch_size)
+  batches = pipeline.SubjectBatches(store, 'train', cfg.train.batch_size, cfg.seed,
+                                    cfg.train.augment, colour_mix=cfg.train.colour_mix)
+  on_device = resident.keeps(cfg.data.on_device, batches, parallel.data_mesh().devices.flat[0])
+  sent = resident.bytes_per_step((resident.naming(batches) if on_device else batches)(0))
+  rates = Recording.rates[1:] or Recording.rates
+  batch = cfg.train.batch_size
+  return _row(f'training loop ({training_steps} steps)', 'clips/s', batch / np.median(rates),
+              (batch / max(rates), batch / min(rates)), batch, batch=batch,
+              process_wall_s=wall, logged_rates=rates, on_device=on_device,
+              host_to_device_bytes_per_step=sent)
 
 
 def bench_extract(cfg, repeats, steps, store, videos=3):

@@ -2,10 +2,14 @@
 # GPU check for a machine with one NVIDIA GPU where JAX with CUDA is installed and
 # nothing can be downloaded. Packages JAX's image lacks (grain, ml-collections,
 # tensorboardX, imageio-ffmpeg, ...) travel as wheels in .whl/ (see README, "GPU check").
-# Runs the model tests on the GPU and the step benchmark; prints one table at the end.
+# Runs the model tests on the GPU and the step benchmark, with the PyTorch twin beside the
+# step where PyTorch is installed (on the GPU when it sees one: cuDNN, channels-last, bf16
+# autocast for the gpu config); prints one table at the end.
 #
 #   bash scripts/gpu_check.sh           # tests and benchmark, a few minutes
-#   bash scripts/gpu_check.sh --train   # and the quick demo trained in float32 and in bfloat16
+#   bash scripts/gpu_check.sh --train   # and the training loop against the step (clips kept
+#                                       # on the GPU, and sent from the host), and the quick
+#                                       # demo trained in float32 and in bfloat16
 #
 # With --train the quick synthetic dataset is generated and extracted on the CPU (in its
 # own process, JAX on the CPU) while the tests run, and is ready before anything is timed.
@@ -38,13 +42,20 @@ bench() {  # name, then benchmark flags
   python3 scripts/benchmark.py "$@" --json "$out/bench-$name.json" 2>&1 | grep -v -i warning \
     | tee "$out/bench-$name.txt"
 }
-for cfg in quick gpu; do bench "$cfg" --config "configs/$cfg.py" --only matmul,copy,train,encode; done
+for cfg in quick gpu; do
+  bench "$cfg" --config "configs/$cfg.py" --only matmul,copy,train,torch,encode
+done
 # The gpu config computes its blocks in bfloat16; the same in float32 for comparison.
 bench gpu-float32 --config configs/gpu.py --only train --config.model.compute_dtype=float32
 # The blocks as the CPU's channel-first matmuls instead of cuDNN convolutions.
 bench gpu-channels-first --config configs/gpu.py --only train \
   --config.model.block_layout=channels_first
 if [ $train = 1 ]; then
+  # the training loop's clips/s against the step's: clips kept on the GPU ('auto'), and sent
+  for mode in auto off; do
+    bench "training-$mode" --config configs/quick.py --only train,training \
+      --store "$work/data/store" --config.data.on_device=$mode
+  done
   for dtype in float32 bfloat16; do
     SECONDS=0
     python3 -m hrjax.main --config configs/quick.py --workdir "$work/quick-$dtype" \
@@ -55,8 +66,9 @@ if [ $train = 1 ]; then
 fi
 echo "== hrjax GPU check =="
 cat "$out/gpu.txt"; tail -1 "$out/tests.txt"
-for name in quick gpu gpu-float32 gpu-channels-first; do echo "-- $name"; tail -9 "$out/bench-$name.txt"; done
+for name in quick gpu gpu-float32 gpu-channels-first; do echo "-- $name"; tail -12 "$out/bench-$name.txt"; done
 if [ $train = 1 ]; then
   tail -1 "$out/data.txt"
+  for mode in auto off; do echo "-- training-$mode"; grep -E '^training loop' "$out/bench-training-$mode.txt"; done
   for dtype in float32 bfloat16; do head -7 "$out/train-$dtype.txt"; done
 fi

@@ -96,24 +96,43 @@ class TwinModel(nn.Module):
     return torch.exp(torch.clamp(self.log_scale, max=float(np.log(100.0)))) * corr.amax(-1)
 
 
-def make_step(batch_size: int, frames: int, size: int, channels, lr=3e-3):
-  """A train step closure on fixed random data: forward, InfoNCE, backward, clip, AdamW."""
+def pick_device() -> str:
+  """'cuda' where PyTorch sees a GPU and the benchmark is not held to the CPU
+  (JAX_PLATFORMS=cpu), else 'cpu'."""
+  import os
+  on_cpu = os.environ.get('JAX_PLATFORMS', '').strip() == 'cpu'
+  return 'cuda' if torch.cuda.is_available() and not on_cpu else 'cpu'
+
+
+def make_step(batch_size: int, frames: int, size: int, channels, lr=3e-3, device: str = 'cpu',
+              bfloat16: bool = False):
+  """A train step closure on fixed random data: forward, InfoNCE, backward, clip, AdamW.
+  Returns the loss as a tensor (no wait for the device: time a run of steps, then
+  `torch.cuda.synchronize`). On a GPU: cuDNN with its autotuner and TF32, as JAX's
+  default float32 precision there; `bfloat16` computes under autocast (the gpu config's
+  compute_dtype), master weights float32."""
   torch.manual_seed(0)
-  model = TwinModel(tuple(channels), frames=frames)
+  if device == 'cuda':
+    torch.backends.cudnn.benchmark = True
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+  model = TwinModel(tuple(channels), frames=frames).to(device)
   opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
   rng = np.random.default_rng(0)
-  video = torch.tensor(rng.integers(40, 220, (batch_size, frames, size, size, 3)).astype(np.uint8))
+  video = torch.tensor(rng.integers(40, 220, (batch_size, frames, size, size, 3)).astype(np.uint8),
+                       device=device)
   heart = torch.tensor(np.stack([rng.normal(size=(batch_size, frames)),
-                                 np.full((batch_size, frames), 70.0)], -1).astype(np.float32))
-  labels = torch.arange(batch_size)
+                                 np.full((batch_size, frames), 70.0)], -1).astype(np.float32),
+                       device=device)
+  labels = torch.arange(batch_size, device=device)
 
   def step():
     opt.zero_grad(set_to_none=True)
-    logits = model(video, heart)
+    with torch.autocast(device, dtype=torch.bfloat16, enabled=bfloat16):
+      logits = model(video, heart).float()
     loss = 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels))
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     opt.step()
-    return float(loss.detach())
+    return loss.detach()
 
   return step, sum(p.numel() for p in model.parameters())
