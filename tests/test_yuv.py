@@ -60,3 +60,28 @@ def test_planes_of_a_video_match_ffmpegs_rgb(tmp_path, monkeypatch):
   assert diff.mean((1, 2)).std(0).max() < 0.1  # a constant offset, not frame-to-frame noise
   np.testing.assert_allclose(planes[0].rgb(), rgb[0], atol=12)  # the detector's colour frame
   assert all(isinstance(f, np.ndarray) for f in video_io.iter_frames(full, planes=True))
+
+
+def test_ffmpeg_starts_once_where_a_video_comes_as_the_last_one_came(tmp_path, monkeypatch):
+  """A video asked for planes is started as the last one came, and again only where that
+  was wrong: the frames are those of starting it the right way at once."""
+  monkeypatch.setattr(video_io, 'PLANES_MIN_PIXELS', 48 * 64)
+  monkeypatch.setattr(video_io, '_last_came_as_planes', [False])
+  large = files.write_video(tmp_path / 'large.mp4', files.face_frames(6, hw=(48, 64)))
+  small = files.write_video(tmp_path / 'small.mp4', files.face_frames(6, hw=(32, 32)))
+  start, starts = video_io._start, []
+  monkeypatch.setattr(video_io, '_start', lambda *a, **k: starts.append(k) or start(*a, **k))
+
+  def frames(video):
+    starts.clear()
+    return list(video_io.iter_frames(video, planes=True)), len(starts)
+
+  first, n_first = frames(large)
+  again, n_again = frames(large)
+  assert (n_first, n_again) == (2, 1)  # RGB first (as the last came), then the planes
+  assert all(isinstance(f, yuv.Yuv420) for f in first + again)
+  for a, b in zip(first, again):
+    np.testing.assert_array_equal(a.flat, b.flat)
+  rgb, n_rgb = frames(small)  # planes first, as the last came: wrong, so RGB
+  assert n_rgb == 2 and all(isinstance(f, np.ndarray) for f in rgb)
+  assert frames(small)[1] == 1

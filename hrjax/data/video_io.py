@@ -34,10 +34,14 @@ READ_AHEAD = (4, 64)
 READ_AHEAD_BYTES = 32 << 20
 # Frames from this size up come as their planes when asked (extraction): there converting the
 # whole frame is ffmpeg's largest cost. A small frame (the synthetic 96-pixel videos) costs
-# more as three planes than converted whole; it is asked for as RGB, which spares the second
-# start of ffmpeg that reading the planes takes (the stream's format is known only once
-# ffmpeg has opened it).
+# more as three planes than converted whole, and comes as RGB.
 PLANES_MIN_PIXELS = 320 * 240
+# The stream's format is known only once ffmpeg has opened it, so a video asked for planes is
+# started the way the last one of this process came (a dataset's videos share their format),
+# and started again where that was the wrong way: one start per video, not two. Only the
+# speed depends on it, never the frames.
+_PLANES_PARAMS = dict(pix_fmt='yuv420p', bits_per_pixel=12)
+_last_came_as_planes = [False]
 # ffmpeg's decoding threads; 0: its own choice (about one per core). Extraction's worker
 # processes, one per core, each decode with one (H.264 decodes to the same bytes either way).
 DECODER_THREADS = 0
@@ -108,12 +112,16 @@ def _open(path: Path, planes: bool = False) -> tuple[Iterator, dict]:
     raise InputError(path, 'video file not found')
   if path.stat().st_size == 0:
     raise InputError(path, 'video file is empty (0 bytes)')
-  reader, meta = _start(path)
+  guess = planes and _last_came_as_planes[0]
+  reader, meta = _start(path, **(_PLANES_PARAMS if guess else {}))
   large = np.prod(meta['size']) >= PLANES_MIN_PIXELS
   meta['yuv_matrix'] = yuv.matrix_of(meta.get('pix_fmt', '')) if planes and large else None
-  if meta['yuv_matrix'] is not None:  # ffmpeg again, giving the planes (one more start)
+  as_planes = meta['yuv_matrix'] is not None
+  if planes:
+    _last_came_as_planes[0] = as_planes
+  if as_planes != guess:  # started the other way: ffmpeg again
     reader.close()
-    reader, _ = _start(path, pix_fmt='yuv420p', bits_per_pixel=12)
+    reader, _ = _start(path, **(_PLANES_PARAMS if as_planes else {}))
   return reader, meta
 
 
