@@ -223,8 +223,10 @@ def bench_training(cfg, repeats, steps, store, training_steps=200):
   from hrjax.training import parallel, resident, train
   from hrjax.training.writer import MetricWriter
 
-  class Recording(MetricWriter):
-    rates: list = []
+  class Recording(MetricWriter):  # TensorBoard as the loop writes it, its rates kept
+    def __init__(self, logdir):
+      super().__init__(logdir)
+      self.rates = []
 
     def write_scalars(self, step, scalars):
       if 'train/clips_per_s' in scalars:
@@ -236,14 +238,14 @@ def bench_training(cfg, repeats, steps, store, training_steps=200):
   cfg.train.steps, cfg.train.checkpoint_every = training_steps, 100
   with tempfile.TemporaryDirectory() as workdir:
     started = time.perf_counter()
-    train.train_and_evaluate(cfg, workdir, progress=False,
-                             writer=Recording(Path(workdir) / 'tensorboard'))
+    writer = Recording(Path(workdir) / 'tensorboard')
+    train.train_and_evaluate(cfg, workdir, progress=False, writer=writer)
     wall = time.perf_counter() - started
   batches = pipeline.SubjectBatches(store, 'train', cfg.train.batch_size, cfg.seed,
                                     cfg.train.augment, colour_mix=cfg.train.colour_mix)
   on_device = resident.keeps(cfg.data.on_device, batches, parallel.data_mesh().devices.flat[0])
   sent = resident.bytes_per_step((resident.naming(batches) if on_device else batches)(0))
-  rates = Recording.rates[1:] or Recording.rates
+  rates = writer.rates[1:] or writer.rates
   batch = cfg.train.batch_size
   return _row(f'training loop ({training_steps} steps)', 'clips/s', batch / np.median(rates),
               (batch / max(rates), batch / min(rates)), batch, batch=batch,

@@ -67,20 +67,19 @@ class SubjectBatches:
   come last, their clips marked 0 in the batch's `labeled` mask (present only with them):
   the step never pairs their hearts, so they may show anyone, a held-out subject too.
 
-  `rows_only`: the batch names its clips instead of holding them (`row`: each clip's row
-  in the sources' splits one after another; `colour`: its colour matrix, where colours
-  are mixed), for clips already on the devices (`training/resident.py`). The plan, flips
-  and shifts are the same.
+  With `rows_only` set (`training/resident.naming`, for clips already on the devices) a
+  batch names its clips instead of holding them (`row`: each clip's row in the sources'
+  splits one after another; `colour`: its colour matrix, where colours are mixed); the
+  plan, flips and shifts are the same.
   """
 
   def __init__(self, store: str, split: str, batch_size: int, seed: int, augment: bool,
                process_index: int = 0, process_count: int = 1, mix: tuple[Source, ...] = (),
-               unlabeled: tuple[Source, ...] = (), colour_mix: float = 0.0,
-               rows_only: bool = False):
+               unlabeled: tuple[Source, ...] = (), colour_mix: float = 0.0):
     self.store, self.split = str(store), split
     self.batch_size, self.seed, self.augment = batch_size, seed, augment
     self.colour_mix = float(colour_mix)
-    self.rows_only = rows_only
+    self.rows_only = False
     n_unlabeled = sum(u.clips for u in unlabeled)
     self._labeled = (None if not n_unlabeled else  # the batch's last clips are unlabeled
                      (np.arange(batch_size) < batch_size - n_unlabeled).astype(np.float32))

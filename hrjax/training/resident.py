@@ -95,7 +95,9 @@ def put(sources, mesh) -> dict:
   sharding = parallel.replicated(mesh)
   tables = {}
   for name, dtype in (('video', np.uint8), ('heart', np.float32), ('rr', np.float32)):
-    host = np.concatenate([np.asarray(getattr(split, name), dtype) for split in splits])
+    parts = [getattr(split, name) for split in splits]
+    host = np.empty((sum(len(p) for p in parts), *parts[0].shape[1:]), dtype)
+    np.concatenate(parts, out=host, casting='same_kind')  # one copy in this process's memory
     tables[name] = jax.make_array_from_callback(host.shape, sharding, lambda i, h=host: h[i])
   return tables
 
