@@ -50,22 +50,30 @@ def head_motion(rng: np.random.Generator, t: np.ndarray, knobs: dict,
   return dict(tx=tx, ty=ty, rot=rot, scale=scale)
 
 
-def warp(stack: np.ndarray, tx: float, ty: float, rot: float, scale: float) -> np.ndarray:
-  """Bilinear sample of `[S, S, C]` maps under a similarity transform; zero outside."""
-  size = stack.shape[0]
-  c = (size - 1) / 2
-  y, x = np.mgrid[0:size, 0:size].astype(np.float32)
-  x, y = x - c - tx, y - c - ty
-  cos, sin = np.cos(-rot) / scale, np.sin(-rot) / scale
-  sx, sy = cos * x - sin * y + c, sin * x + cos * y + c
-  x0, y0 = np.floor(sx).astype(int), np.floor(sy).astype(int)
-  fx, fy = (sx - x0)[..., None], (sy - y0)[..., None]
-  padded = np.pad(stack, ((1, 1), (1, 1), (0, 0)))
-  x0, y0 = np.clip(x0 + 1, 0, size), np.clip(y0 + 1, 0, size)
-  x1, y1 = np.minimum(x0 + 1, size + 1), np.minimum(y0 + 1, size + 1)
-  top = padded[y0, x0] * (1 - fx) + padded[y0, x1] * fx
-  bottom = padded[y1, x0] * (1 - fx) + padded[y1, x1] * fx
-  return top * (1 - fy) + bottom * fy
+class Warp:
+  """Bilinear samples of fixed `[S, S, C]` maps under similarity transforms; zero outside.
+  The maps' zero border and the pixel grid are made once for all the frames of a
+  recording, and the four neighbours read from the flattened maps."""
+
+  def __init__(self, stack: np.ndarray):
+    self.size = stack.shape[0]
+    self.flat = np.pad(stack, ((1, 1), (1, 1), (0, 0))).reshape(-1, stack.shape[2])
+    self.y, self.x = np.mgrid[0:self.size, 0:self.size].astype(np.float32)
+
+  def __call__(self, tx: float, ty: float, rot: float, scale: float) -> np.ndarray:
+    size = self.size
+    c = (size - 1) / 2
+    x, y = self.x - c - tx, self.y - c - ty
+    cos, sin = np.cos(-rot) / scale, np.sin(-rot) / scale
+    sx, sy = cos * x - sin * y + c, sin * x + cos * y + c
+    x0, y0 = np.floor(sx).astype(int), np.floor(sy).astype(int)
+    fx, fy = (sx - x0)[..., None], (sy - y0)[..., None]
+    x0, y0 = np.clip(x0 + 1, 0, size), np.clip(y0 + 1, 0, size)
+    x1, y1 = np.minimum(x0 + 1, size + 1), np.minimum(y0 + 1, size + 1)
+    row0, row1 = y0 * (size + 2), y1 * (size + 2)  # rows of the padded maps, flattened
+    top = self.flat[row0 + x0] * (1 - fx) + self.flat[row0 + x1] * fx
+    bottom = self.flat[row1 + x0] * (1 - fx) + self.flat[row1 + x1] * fx
+    return top * (1 - fy) + bottom * fy
 
 
 def illumination(rng: np.random.Generator, t: np.ndarray, knobs: dict) -> dict:
@@ -86,8 +94,9 @@ def region_occupancy(maps: FaceMaps, motion: dict, every: int = 10) -> np.ndarra
   pixel showed each face region (`regions.REGION_NAMES`), the head's motion included."""
   onehot = (maps.regions[..., None] == np.arange(len(REGION_NAMES))).astype(np.float32)
   frames = range(0, len(motion['tx']), every)
-  total = sum(warp(onehot, motion['tx'][i], motion['ty'][i], motion['rot'][i],
-                   motion['scale'][i]) for i in frames)
+  warp = Warp(onehot)
+  total = sum(warp(motion['tx'][i], motion['ty'][i], motion['rot'][i], motion['scale'][i])
+              for i in frames)
   total[..., NON_SKIN] += len(frames) - total.sum(-1)  # outside the head: background
   return total / len(frames)
 
@@ -108,8 +117,9 @@ def render_frames(rng: np.random.Generator, maps: FaceMaps, t: np.ndarray,
                          maps.pulse_weight[..., None], maps.specular[..., None]], -1)
   sensor_pattern = 1 + 0.01 * smooth_noise(rng, size, size // 4)[..., None]  # fixed pattern
   frames = np.empty((len(t), size, size, 3), np.uint8)
+  warp = Warp(head)
   for i in range(len(t)):
-    w = warp(head, motion['tx'][i], motion['ty'][i], motion['rot'][i], motion['scale'][i])
+    w = warp(motion['tx'][i], motion['ty'][i], motion['rot'][i], motion['scale'][i])
     diffuse, alpha, pw, sp = w[..., :3], w[..., 3:4], w[..., 4:5], w[..., 5:6]
     skin = diffuse * (1 - knobs['pulse_amp'] * pulse[i] * pbv * pw)
     turn = 1 + 2 * abs(motion['rot'][i]) + 0.5 * (motion['scale'][i] - 1)
