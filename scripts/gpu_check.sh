@@ -51,10 +51,11 @@ bench gpu-float32 --config configs/gpu.py --only train --config.model.compute_dt
 bench gpu-channels-first --config configs/gpu.py --only train \
   --config.model.block_layout=channels_first
 if [ $train = 1 ]; then
-  # the training loop's clips/s against the step's: clips kept on the GPU ('auto'), and sent
+  # the training loop's clips/s against the step's, on the store made above (the config's):
+  # clips kept on the GPU ('auto'), and sent from the host
   for mode in auto off; do
     bench "training-$mode" --config configs/quick.py --only train,training \
-      --store "$work/data/store" --config.data.on_device=$mode
+      --config.data.on_device=$mode
   done
   for dtype in float32 bfloat16; do
     SECONDS=0
