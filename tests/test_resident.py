@@ -58,7 +58,8 @@ def test_training_on_the_devices_is_training_from_the_host(tiny_run, tmp_path):
     np.testing.assert_array_equal(a, b)
 
 
-def test_auto_keeps_clips_where_they_fit_in_a_share_of_the_memory(tiny_data, monkeypatch):
+def test_auto_keeps_clips_where_they_fit_in_a_share_of_the_memory(tiny_data, monkeypatch,
+                                                                   tmp_path):
   def device(platform, stats=None):
     return types.SimpleNamespace(platform=platform, memory_stats=lambda: stats)
 
@@ -68,6 +69,14 @@ def test_auto_keeps_clips_where_they_fit_in_a_share_of_the_memory(tiny_data, mon
   assert not resident.fits(1, device('gpu', None))  # a backend that does not say
   monkeypatch.setattr(resident, '_physical_memory', lambda: int(300 / resident.DEVICE_SHARE['cpu']))
   assert resident.fits(300, device('cpu')) and not resident.fits(301, device('cpu'))
+  monkeypatch.undo()
+  limit = tmp_path / 'memory.max'  # a job's cgroup allows less than the machine has
+  monkeypatch.setattr(resident, 'CGROUP_LIMITS', (str(tmp_path / 'absent'), str(limit)))
+  machine = resident._physical_memory()
+  limit.write_text('max\n')
+  assert resident._physical_memory() == machine > 0
+  limit.write_text(f'{2 ** 30}\n')
+  assert resident._physical_memory() == min(machine, 2 ** 30)
   monkeypatch.undo()
   _, store = tiny_data
   batches = _batches(store)

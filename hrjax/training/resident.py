@@ -54,11 +54,25 @@ def fits(nbytes: int, device: jax.Device) -> bool:
   return 0 < nbytes <= DEVICE_SHARE['other'] * limit
 
 
+# where a container or a batch job's cgroup states the memory it may use (v2, then v1)
+CGROUP_LIMITS = ('/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes')
+
+
 def _physical_memory() -> int:
+  """The memory this process may use: the machine's, or less where its cgroup says so (a
+  Slurm job or a container sees the whole machine's in sysconf)."""
   try:
-    return os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')
+    total = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')
   except (ValueError, OSError, AttributeError):  # a system that does not say
     return 0
+  for path in CGROUP_LIMITS:
+    try:
+      limit = Path(path).read_text().strip()
+    except OSError:
+      continue
+    if limit.isdigit():  # 'max' where there is no limit
+      total = min(total, int(limit))
+  return total
 
 
 def keeps(mode: str, batches: pipeline.SubjectBatches, device: jax.Device) -> bool:
