@@ -219,18 +219,18 @@ def bench_training(cfg, repeats, steps, store, training_steps=200):
   also what each step sends to the devices (`config.data.on_device`)."""
   import tempfile
 
-  from hrjax.data import pipeline
-  from hrjax.training import parallel, resident, train
+  from hrjax.training import train
   from hrjax.training.writer import MetricWriter
 
-  class Recording(MetricWriter):  # TensorBoard as the loop writes it, its rates kept
+  class Recording(MetricWriter):  # TensorBoard as the loop writes it, its scalars kept
     def __init__(self, logdir):
       super().__init__(logdir)
-      self.rates = []
+      self.rates, self.last = [], {}
 
     def write_scalars(self, step, scalars):
       if 'train/clips_per_s' in scalars:
         self.rates.append(scalars['train/clips_per_s'])
+      self.last.update(scalars)
       super().write_scalars(step, scalars)
 
   cfg = cfg.copy_and_resolve_references()
@@ -241,10 +241,8 @@ def bench_training(cfg, repeats, steps, store, training_steps=200):
     writer = Recording(Path(workdir) / 'tensorboard')
     train.train_and_evaluate(cfg, workdir, progress=False, writer=writer)
     wall = time.perf_counter() - started
-  batches = pipeline.SubjectBatches(store, 'train', cfg.train.batch_size, cfg.seed,
-                                    cfg.train.augment, colour_mix=cfg.train.colour_mix)
-  on_device = resident.keeps(cfg.data.on_device, batches, parallel.data_mesh().devices.flat[0])
-  sent = resident.bytes_per_step((resident.naming(batches) if on_device else batches)(0))
+  on_device = bool(writer.last['train/clips_on_device'])  # what the loop itself reported
+  sent = int(writer.last['train/host_to_device_bytes_per_step'])
   rates = writer.rates[1:] or writer.rates
   batch = cfg.train.batch_size
   return _row(f'training loop ({training_steps} steps)', 'clips/s', batch / np.median(rates),

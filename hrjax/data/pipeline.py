@@ -67,7 +67,7 @@ class SubjectBatches:
   come last, their clips marked 0 in the batch's `labeled` mask (present only with them):
   the step never pairs their hearts, so they may show anyone, a held-out subject too.
 
-  With `rows_only` set (`training/resident.naming`, for clips already on the devices) a
+  With `rows_only` set (`training/resident.prepare`, for clips already on the devices) a
   batch names its clips instead of holding them (`row`: each clip's row in the sources'
   splits one after another; `colour`: its colour matrix, where colours are mixed); the
   plan, flips and shifts are the same.

@@ -235,8 +235,8 @@ def iter_frames(path: str | os.PathLike, planes: bool = False,
 
 def open_video(path: str | os.PathLike, planes: bool = False,
                ) -> tuple[VideoInfo, Iterator[np.ndarray | yuv.Yuv420]]:
-  """`probe` and `iter_frames` from one start of ffmpeg (each waits for its header; reading
-  the planes takes a second)."""
+  """`probe` and `iter_frames` from one start of ffmpeg (each waits for its header; a
+  second start where the planes were asked for and the last video came the other way)."""
   path = Path(path)
   if path.is_dir():
     return probe(path), _iter_images(path)

@@ -91,14 +91,9 @@ def prepare(mode: str, batches: pipeline.SubjectBatches, mesh,
   tables = put(batches.sources, mesh)
   logging.info('Training clips kept on the devices: %.1f MB on each',
                sum(t.nbytes for t in tables.values()) / 1e6)
-  return naming(batches), tables
-
-
-def naming(batches: pipeline.SubjectBatches) -> pipeline.SubjectBatches:
-  """The same batches, each naming its clips instead of holding them."""
-  named = copy.copy(batches)
+  named = copy.copy(batches)  # the same batches, each naming its clips instead of holding them
   named.rows_only = True
-  return named
+  return named, tables
 
 
 def put(sources, mesh) -> dict:

@@ -45,7 +45,8 @@ def _example_images(batch: dict) -> dict:
 def _first_batch(writer, step: int, batch: dict, tables: dict | None) -> None:
   """TensorBoard's look at the input, and what a step sends to the devices."""
   sent = resident.bytes_per_step(batch)
-  writer.write_scalars(step, {'train/host_to_device_bytes_per_step': sent})
+  writer.write_scalars(step, {'train/host_to_device_bytes_per_step': sent,
+                              'train/clips_on_device': float(tables is not None)})
   logging.info('Each step sends %d bytes to the devices%s', sent,
                '' if tables is None else ' (its clips are kept there)')
   if tables is not None:  # the clips the plan names, from this process's first copy
