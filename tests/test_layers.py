@@ -7,6 +7,16 @@ import pytest
 from jax import lax
 
 from hrjax.models import channels_first, layers
+from hrjax.models.video import FROM_CHANNELS_FIRST, TO_CHANNELS_FIRST
+
+
+def to_first(x):
+  """[B, T, H, W, C] -> the channel-first blocks' [C, H, W, B, T]."""
+  return jnp.transpose(x, TO_CHANNELS_FIRST)
+
+
+def to_last(x):
+  return jnp.transpose(x, FROM_CHANNELS_FIRST)
 
 
 def conv3d(x, w, strides=(1, 1, 1)):
@@ -35,13 +45,13 @@ def test_spatial_conv_is_a_1kk_conv3d(rng):
                                              (10, 10, 5, 2), (11, 8, 3, 3), (5, 6, 4, 2),
                                              (8, 8, 1, 1), (9, 9, 2, 2)])
 def test_channels_first_spatial_conv_is_the_spatial_conv(rng, h, w, k, stride):
-  """Patches x weights on [C, B, T, H, W] == lax conv on [B, T, H, W, C] (SAME, any k, stride)."""
+  """Patches x weights on [C, H, W, B, T] == lax conv on [B, T, H, W, C] (SAME, any k, stride)."""
   with jax.enable_x64(True):
     x = jnp.asarray(rng.normal(size=(2, 3, h, w, 3)))
     wts = jnp.asarray(rng.normal(size=(k, k, 3, 4)))
-    xc = jnp.moveaxis(x, -1, 0)
+    xc = to_first(x)
     assert channels_first.space_patches(xc, k, stride).shape[0] == k * k * 3
-    got = jnp.moveaxis(channels_first.spatial_conv(xc, wts, stride), 0, -1)
+    got = to_last(channels_first.spatial_conv(xc, wts, stride))
     np.testing.assert_allclose(got, layers.spatial_conv(x, wts, stride), rtol=1e-12, atol=1e-12)
 
 
@@ -51,10 +61,10 @@ def test_channels_first_temporal_conv_and_projection(rng, k):
     x = jnp.asarray(rng.normal(size=(2, 7, 4, 5, 3)))
     wt = jnp.asarray(rng.normal(size=(k, 3, 6)))
     wp = jnp.asarray(rng.normal(size=(3, 2)))
-    xc = jnp.moveaxis(x, -1, 0)
-    got = jnp.moveaxis(channels_first.temporal_conv(xc, wt), 0, -1)
+    xc = to_first(x)
+    got = to_last(channels_first.temporal_conv(xc, wt))
     np.testing.assert_allclose(got, layers.temporal_conv(x, wt), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(jnp.moveaxis(channels_first.pointwise(xc, wp), 0, -1), x @ wp,
+    np.testing.assert_allclose(to_last(channels_first.pointwise(xc, wp)), x @ wp,
                                rtol=1e-12, atol=1e-12)
 
 
@@ -71,16 +81,16 @@ def test_channels_first_block_equals_the_conv_block_values_and_gradients(rng, st
     side = 12 // stride
     target = jnp.asarray(rng.normal(size=(2, 6, side, side, 5)))
 
-    def loss(p, inp, block, to_last):
-      return ((to_last(block.apply({'params': p}, inp, ctx)) - target) ** 2).sum()
+    def loss(p, inp, block, turn):
+      return ((turn(block.apply({'params': p}, inp, ctx)) - target) ** 2).sum()
 
     want, want_grads = jax.value_and_grad(loss, argnums=(0, 1))(params, x, plain, lambda y: y)
     got, got_grads = jax.value_and_grad(loss, argnums=(0, 1))(
-        params, jnp.moveaxis(x, -1, 0), first, lambda y: jnp.moveaxis(y, 0, -1))
+        params, to_first(x), first, to_last)
     np.testing.assert_allclose(got, want, rtol=1e-12)
     got_params, got_x = got_grads
     want_params, want_x = want_grads
-    np.testing.assert_allclose(jnp.moveaxis(got_x, 0, -1), want_x, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(to_last(got_x), want_x, rtol=1e-10, atol=1e-10)
     assert jax.tree.structure(got_params) == jax.tree.structure(want_params)
     for a, b in zip(jax.tree.leaves(got_params), jax.tree.leaves(want_params)):
       np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
@@ -92,9 +102,8 @@ def test_avg_pool_space_is_the_window_mean(rng):
     want = x[:, :, :8, :8].reshape(2, 3, 4, 2, 4, 2, 4).mean(axis=(3, 5))
     assert layers.avg_pool_space(x, 2).shape == (2, 3, 4, 4, 4)  # the trailing row dropped
     np.testing.assert_allclose(layers.avg_pool_space(x, 2), want, rtol=1e-12)
-    xc = jnp.moveaxis(x, -1, 0)
-    np.testing.assert_allclose(layers.avg_pool_space(xc, 2, channels_first=True),
-                               jnp.moveaxis(want, -1, 0), rtol=1e-12)
+    np.testing.assert_allclose(layers.avg_pool_space(to_first(x), 2, channels_first=True),
+                               to_first(want), rtol=1e-12)
 
 
 def test_temporal_conv_is_a_k11_conv3d(rng):

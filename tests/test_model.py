@@ -91,6 +91,19 @@ def test_normalise_video_frame_differences_are_instance_normalised():
   np.testing.assert_allclose(x[0], x[1], rtol=0.02)  # per clip: the size of a change drops out
 
 
+@pytest.mark.parametrize('mode, window', [('relative', 0), ('relative', 5), ('difference', 0)])
+def test_normalise_video_channels_first_is_the_same_change_turned(mode, window):
+  """The blocks' channel-first input is the channel-last one, transposed; the same appearance."""
+  v = jnp.asarray(np.random.default_rng(3).integers(0, 256, (2, 9, 4, 5, 3), dtype=np.uint8))
+  want, want_look = video.normalise_video(v, 50.0, window=window, mode=mode)
+  got, got_look = video.normalise_video(v, 50.0, window=window, mode=mode, channels_first=True)
+  assert got.shape == (3, 4, 5, 2, 9)
+  np.testing.assert_allclose(jnp.transpose(got, video.FROM_CHANNELS_FIRST), want, atol=1e-5)
+  np.testing.assert_allclose(got_look, want_look, atol=1e-6)
+  np.testing.assert_allclose(video.pixel_mean(got, True), video.pixel_mean(want, False),
+                             atol=1e-5)
+
+
 def test_butterworth_bandpass_is_scipys_zero_phase_filter():
   from hrjax.data.heart_series import butterworth_bandpass
   x = np.random.default_rng(0).normal(size=(2, 128, 3)).astype(np.float32)
@@ -286,7 +299,7 @@ def test_block_layout_from_config_picks_the_formulation(layout):
       m.apply, method=m.encode_video, capture_intermediates=lambda mdl, _: isinstance(
           mdl, layers.FactorisedBlock)), {'params': params}, v)
   out = blocks['intermediates']['video_encoder']['block0']['__call__'][0].shape
-  assert out == ((4, 2, T, S // 2, S // 2) if want else (2, T, S // 2, S // 2, 4))
+  assert out == ((4, S // 2, S // 2, 2, T) if want else (2, T, S // 2, S // 2, 4))
   cfg.model.block_layout = 'NCTHW'
   with pytest.raises(ValueError, match='block_layout'):
     pairing.build_model(cfg)

@@ -1,4 +1,4 @@
-"""The (2+1)D block's operations on channel-first arrays `[C, B, T, H, W]`, as matrix products.
+"""The (2+1)D block's operations on channel-first arrays `[C, H, W, B, T]`, as matrix products.
 
 On the CPU, XLA runs the small convolutions of this network (8-32 channels),
 and their weight gradients above all, far below its matrix-product speed, and
@@ -9,6 +9,11 @@ weight matrix with a `[K, N]` matrix whose rows are shifted views of the input
 its gradients: `dW = dY @ rows^T` contracts the long axis of two row-major
 matrices and `d rows = W @ dY` is a plain product, with no transpose in
 between (the rows' gradient then adds back into the input as shifted slices).
+
+Space before the clips, time last: a window's shifted copy is then made of long
+runs of contiguous floats (`B*T` at least for a shift in space, `T` for one in
+time). With `[C, B, T, H, W]` every copy moved runs of 4 to 18 floats, and building
+and folding back the windows took most of the step (docs/performance.md).
 
 Same parameters and the same maths as `layers.spatial_conv`,
 `layers.temporal_conv` and a `1x1x1` projection over channel-last arrays
@@ -35,36 +40,36 @@ def _same(n: int, k: int, stride: int) -> tuple[int, int, int]:
 
 
 def space_patches(x: jax.Array, k: int, stride: int = 1) -> jax.Array:
-  """`[C, ..., H, W]` -> `[k*k*C, ..., H', W']`: each output pixel's SAME-padded `k x k` window.
+  """`[C, H, W, ...]` -> `[k*k*C, H', W', ...]`: each output pixel's SAME-padded `k x k` window.
 
   Rows ordered (row, column, channel) like a `[k, k, C, Cout]` kernel reshaped
   to `[k*k*C, Cout]`; zero padding, any dtype.
   """
-  (ho, top, bottom), (wo, left, right) = (_same(n, k, stride) for n in x.shape[-2:])
-  x = jnp.pad(x, [(0, 0)] * (x.ndim - 2) + [(top, bottom), (left, right)])
+  (ho, top, bottom), (wo, left, right) = (_same(n, k, stride) for n in x.shape[1:3])
+  x = jnp.pad(x, [(0, 0), (top, bottom), (left, right)] + [(0, 0)] * (x.ndim - 3))
   span_h, span_w = (ho - 1) * stride + 1, (wo - 1) * stride + 1
-  return jnp.concatenate([x[..., i:i + span_h:stride, j:j + span_w:stride]
+  return jnp.concatenate([x[:, i:i + span_h:stride, j:j + span_w:stride]
                           for i in range(k) for j in range(k)], axis=0)
 
 
 def spatial_conv(x: jax.Array, w: jax.Array, stride: int = 1) -> jax.Array:
-  """`[Cin, ..., H, W]` * `[k, k, Cin, Cout]` -> `[Cout, ..., H', W']`, SAME padding."""
+  """`[Cin, H, W, ...]` * `[k, k, Cin, Cout]` -> `[Cout, H', W', ...]`, SAME padding."""
   return _weights_times(w, space_patches(x, w.shape[0], stride))
 
 
 def time_windows(x: jax.Array, k: int) -> jax.Array:
-  """`[C, B, T, ...]` -> `[k*C, B, T, ...]`: the SAME zero-padded window of `k` frames around each.
+  """`[C, ..., T]` -> `[k*C, ..., T]`: the SAME zero-padded window of `k` frames around each.
 
   Rows ordered (offset, channel) like a `[k, C, Cout]` kernel reshaped to `[k*C, Cout]`.
   """
-  t = x.shape[2]
+  t = x.shape[-1]
   before = (k - 1) // 2
-  x = jnp.pad(x, [(0, 0), (0, 0), (before, k - 1 - before)] + [(0, 0)] * (x.ndim - 3))
-  return jnp.concatenate([x[:, :, i:i + t] for i in range(k)], axis=0)
+  x = jnp.pad(x, [(0, 0)] * (x.ndim - 1) + [(before, k - 1 - before)])
+  return jnp.concatenate([x[..., i:i + t] for i in range(k)], axis=0)
 
 
 def temporal_conv(x: jax.Array, w: jax.Array) -> jax.Array:
-  """`[Cin, B, T, ...]` * `[k, Cin, Cout]` -> `[Cout, B, T, ...]`, zero-padded SAME in time."""
+  """`[Cin, ..., T]` * `[k, Cin, Cout]` -> `[Cout, ..., T]`, zero-padded SAME in time."""
   return _weights_times(w, time_windows(x, w.shape[0]))
 
 

@@ -54,11 +54,11 @@ class FactorisedBlock(nn.Module):
   k_time: int = 5
   stride: int = 1
   dtype: Any = None  # compute dtype (e.g. bfloat16); None: as the inputs. Parameters stay float32
-  channels_first: bool = False  # x and output [C, B, T, H, W], every op a matmul (the CPU's way)
+  channels_first: bool = False  # x and output [C, H, W, B, T], every op a matmul (the CPU's way)
 
   @nn.compact
   def __call__(self, x: jax.Array, context: jax.Array | None = None) -> jax.Array:
-    """`x [B, T, H, W, C]` (`[C, B, T, H, W]` with `channels_first`); `context [B, H, W, Cc]`.
+    """`x [B, T, H, W, C]` (`[C, H, W, B, T]` with `channels_first`); `context [B, H, W, Cc]`.
 
     The context, optional, is constant over time: the spatial conv acts on the
     channels of x and context concatenated (the context repeated over T), but
@@ -83,11 +83,11 @@ class FactorisedBlock(nn.Module):
       x, ws, wt, wp, bs, bt, bp = (a.astype(self.dtype) for a in (x, ws, wt, wp, bs, bt, bp))
       if context is not None:
         context, wc = context.astype(self.dtype), wc.astype(self.dtype)
-    if self.channels_first:  # matrix products on [C, B, T, H, W] (channels_first.py)
+    if self.channels_first:  # matrix products on [C, H, W, B, T] (channels_first.py)
       spatial, temporal, project, add = (cf.spatial_conv, cf.temporal_conv, cf.pointwise,
                                          cf.add_bias)
-      if context is not None:  # [Cc, B, 1, H, W]
-        context = jnp.moveaxis(context, -1, 0)[:, :, None]
+      if context is not None:  # [Cc, H, W, B, 1]
+        context = jnp.transpose(context, (3, 1, 2, 0))[..., None]
     else:
       spatial, temporal, project, add = spatial_conv, temporal_conv, operator.matmul, operator.add
       if context is not None:  # [B, 1, H, W, Cc]
@@ -103,11 +103,11 @@ class FactorisedBlock(nn.Module):
 def avg_pool_space(x: jax.Array, factor: int, channels_first: bool = False) -> jax.Array:
   """`[B, T, H, W, C]` -> `[B, T, H//f, W//f, C]` by averaging (trailing rows dropped).
 
-  With `channels_first`, `[C, B, T, H, W]` -> `[C, B, T, H//f, W//f]`. A sum
+  With `channels_first`, `[C, H, W, B, T]` -> `[C, H//f, W//f, B, T]`. A sum
   of f*f strided slices: on the CPU XLA fuses it into one loop, faster than a
   reduction over a reshaped window axis.
   """
-  axis = x.ndim - 2 if channels_first else x.ndim - 3  # of H; W follows
+  axis = 1 if channels_first else x.ndim - 3  # of H; W follows
   h2, w2 = x.shape[axis] // factor, x.shape[axis + 1] // factor
   lead = (slice(None),) * axis
   total = sum(x[lead + (slice(i, h2 * factor, factor), slice(j, w2 * factor, factor))]

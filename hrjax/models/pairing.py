@@ -34,7 +34,7 @@ class PairingModel(nn.Module):
   input_mode: str = 'relative'  # the video's input: 'relative' change or frame 'difference'
   dtype: Any = None  # compute dtype of the video encoder's (2+1)D blocks; None: float32
   encode_chunk: int = 0  # clips per video-encoder pass (a CPU's caches); 0: the whole batch
-  channels_first: bool = False  # the blocks as matmuls on [C, B, T, H, W] (channels_first.py)
+  channels_first: bool = False  # the blocks as matmuls on [C, H, W, B, T] (channels_first.py)
   # A classical pulse ('chrom') as one more channel of both embeddings (waveform only): the
   # score is (1 - classical_weight) x the learned channels' best lagged correlation +
   # classical_weight x its best lagged correlation with the recorded pulse (classical.py).

@@ -9,27 +9,33 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 
 from hrjax.models.layers import FactorisedBlock, avg_pool_space, temporal_conv
 
 
-def moving_mean(x: jax.Array, window: int) -> jax.Array:
-  """Centred moving average along T (axis 1) of `[B, T, ...]`, shrinking at the ends."""
-  t = x.shape[1]
-  c = jnp.cumsum(x, axis=1)
-  c = jnp.concatenate([jnp.zeros_like(c[:, :1]), c], axis=1)
+def moving_mean(x: jax.Array, window: int, axis: int = 1) -> jax.Array:
+  """Centred moving average along `axis` (T; 1 in `[B, T, ...]`), shrinking at the ends."""
+  t = x.shape[axis]
+  c = jnp.cumsum(x, axis=axis)
+  c = jnp.concatenate([jnp.zeros_like(lax.slice_in_dim(c, 0, 1, axis=axis)), c], axis=axis)
   idx = np.arange(t)
   lo = np.clip(idx - window // 2, 0, t)
   hi = np.clip(idx + window // 2 + 1, 0, t)
-  shape = (1, t) + (1,) * (x.ndim - 2)
-  return (c[:, hi] - c[:, lo]) / (hi - lo).reshape(shape).astype(x.dtype)
+  shape = [1] * x.ndim
+  shape[axis] = t
+  count = (hi - lo).reshape(shape).astype(x.dtype)
+  return (jnp.take(c, hi, axis=axis) - jnp.take(c, lo, axis=axis)) / count
 
 
 INPUTS = ('relative', 'difference')
+# [B, T, H, W, C] -> [C, H, W, B, T], the blocks' channel-first layout (channels_first.py), and back
+TO_CHANNELS_FIRST, FROM_CHANNELS_FIRST = (4, 2, 3, 0, 1), (3, 4, 1, 2, 0)
 
 
 def normalise_video(video: jax.Array, gain: float, clip: float = 3.0, window: int = 0,
-                    dtype=jnp.float32, mode: str = 'relative') -> tuple[jax.Array, jax.Array]:
+                    dtype=jnp.float32, mode: str = 'relative',
+                    channels_first: bool = False) -> tuple[jax.Array, jax.Array]:
   """`uint8 [B, T, H, W, 3]` -> (relative change `[B, T, H, W, 3]`, appearance `[B, H, W, 3]`).
 
   Relative change (`mode` 'relative'): each pixel about its mean over the clip
@@ -42,18 +48,46 @@ def normalise_video(video: jax.Array, gain: float, clip: float = 3.0, window: in
   the camera's gain drop out) and soft-clipped: a slow drift becomes a near-constant
   offset, which the band-pass of the output removes, instead of a swing to be clipped. Appearance:
   the mean frame, so the network can tell skin from the rest.
+
+  `channels_first`: the change comes as `[3, H, W, B, T]`, the blocks' channel-first
+  layout, the clip turned while still bytes. Turned after, XLA fuses the turn into each
+  of the nine windows the first block cuts from it (docs/performance.md).
   """
+  if channels_first:
+    video = jnp.transpose(video, TO_CHANNELS_FIRST)
+  time, batch = (4, 3) if channels_first else (1, 0)
   x = video.astype(dtype)
-  clip_mean = x.mean(axis=1, keepdims=True)
-  appearance = clip_mean[:, 0] / 255.0 - 0.5
+  clip_mean = x.mean(axis=time, keepdims=True)
+  appearance = jnp.squeeze(clip_mean, time) / 255.0 - 0.5
+  if channels_first:  # [3, H, W, B] -> [B, H, W, 3]
+    appearance = jnp.transpose(appearance, (3, 1, 2, 0))
   if mode == 'difference':
-    d = (x[:, 1:] - x[:, :-1]) / (x[:, 1:] + x[:, :-1] + 2.0)  # +2: black pixels
-    d = jnp.concatenate([jnp.zeros_like(d[:, :1]), d], axis=1)
-    rms = jnp.sqrt(jnp.mean(d * d, axis=(1, 2, 3, 4), keepdims=True)) + 1e-6
+    now, before = (lax.slice_in_dim(x, a, b, axis=time) for a, b in ((1, None), (0, -1)))
+    d = (now - before) / (now + before + 2.0)  # +2: black pixels
+    d = jnp.concatenate([jnp.zeros_like(lax.slice_in_dim(d, 0, 1, axis=time)), d], axis=time)
+    per_clip = tuple(a for a in range(d.ndim) if a != batch)
+    rms = jnp.sqrt(jnp.mean(d * d, axis=per_clip, keepdims=True)) + 1e-6
     return clip * jnp.tanh(d / rms / clip), appearance
-  mean = clip_mean if window <= 0 else moving_mean(x, window)
+  mean = clip_mean if window <= 0 else moving_mean(x, window, axis=time)
   rel = clip * jnp.tanh((x - mean) / (mean + 1.0) * gain / clip)  # +1: black pixels
   return rel, appearance
+
+
+def pixel_mean(x: jax.Array, channels_first: bool) -> jax.Array:
+  """The mean over pixels of `[B, T, H, W, C]` (`[C, H, W, B, T]`) -> `[B, T, C]`, as products.
+
+  On the CPU XLA runs a reduction over all but the last axis several times slower
+  than a matrix product with a constant: channel-last, a 0/1 matrix picks each
+  channel out of a frame's pixels; channel-first, each channel's `[H*W, B*T]` plane
+  is one matrix-vector product (one product over all three turns the array first).
+  """
+  if not channels_first:
+    b, t, h, w, ch = x.shape
+    picks = np.tile(np.eye(ch) / (h * w), (h * w, 1)).astype(x.dtype)  # [H*W*C, C]
+    return x.reshape(b, t, h * w * ch) @ picks
+  ch, h, w, b, t = x.shape
+  mean = jnp.full((h * w,), 1.0 / (h * w), x.dtype)
+  return jnp.stack([mean @ x[i].reshape(h * w, b * t) for i in range(ch)], -1).reshape(b, t, ch)
 
 
 class VideoEncoder(nn.Module):
@@ -66,28 +100,22 @@ class VideoEncoder(nn.Module):
   norm_window: int = 0  # frames of the moving mean the input is normalised by; 0: clip mean
   input_mode: str = 'relative'  # or 'difference' (`normalise_video`)
   dtype: Any = None  # compute dtype of the (2+1)D blocks (bfloat16 on GPUs); None: float32
-  channels_first: bool = False  # the blocks as matmuls on [C, B, T, H, W] (channels_first.py)
+  channels_first: bool = False  # the blocks as matmuls on [C, H, W, B, T] (channels_first.py)
 
   @nn.compact
   def __call__(self, video: jax.Array) -> jax.Array:
     # At least float32 here: a 0.5% colour change is below bfloat16's resolution of a
     # 0-255 level; once divided by its mean and scaled by `gain` it is O(1) and survives.
     wide = jnp.promote_types(self.dtype or jnp.float32, jnp.float32)
-    x, appearance = normalise_video(video, self.gain, window=self.norm_window, dtype=wide,
-                                    mode=self.input_mode)
-    # A linear colour projection of the mean relative change (what GREEN, CHROM and
-    # POS compute by hand) as a direct path; the convolutions learn what it misses.
-    # The mean over pixels as a product with a 0/1 matrix: on the CPU XLA runs a
-    # reduction over all but the last axis several times slower than this matmul.
-    b, t, h, w, ch = x.shape
-    pixel_mean = np.tile(np.eye(ch) / (h * w), (h * w, 1)).astype(x.dtype)  # [H*W*C, C]
-    colour = nn.Dense(self.out_features, use_bias=False, name='colour_skip')(
-        x.reshape(b, t, h * w * ch) @ pixel_mean)
     # Channel-first, every operation of a block is a matrix product (the CPU's way, see
     # channels_first.py); channel-last arrays go to lax convolutions (cuDNN on a GPU).
     first = self.channels_first
-    if first:
-      x = jnp.moveaxis(x, -1, 0)
+    x, appearance = normalise_video(video, self.gain, window=self.norm_window, dtype=wide,
+                                    mode=self.input_mode, channels_first=first)
+    # A linear colour projection of the mean relative change (what GREEN, CHROM and
+    # POS compute by hand) as a direct path; the convolutions learn what it misses.
+    colour = nn.Dense(self.out_features, use_bias=False, name='colour_skip')(
+        pixel_mean(x, first))
     for i, c in enumerate(self.channels):
       x = FactorisedBlock(mid=c, out=c, k_time=self.k_time, stride=2 if i == 0 else 1,
                           dtype=self.dtype, channels_first=first,
@@ -95,7 +123,7 @@ class VideoEncoder(nn.Module):
       if i < len(self.channels) - 1:
         x = avg_pool_space(x, 2, channels_first=first)
     if first:
-      x = jnp.moveaxis(x, 0, -1)
+      x = jnp.transpose(x, FROM_CHANNELS_FIRST)
     # Where to look is a property of the face, not of a frame: weights from the time mean.
     # No bias: a softmax over space ignores a constant.
     logits = nn.Dense(1, use_bias=False, name='attention')(x.mean(axis=1))  # [B, H, W, 1]
