@@ -164,6 +164,9 @@ def _ratios(rows) -> list[str]:
         closer = max(shares, key=shares.get)
         out.append(f"the step is nearer its {closer} ({shares[closer]:.1%}) than its "
                    f"{min(shares, key=shares.get)} ({min(shares.values()):.1%})")
+        if shares['memory bandwidth'] > 1:  # XLA counts every operand, cached or not
+          out.append("  (over 100%: part of what XLA counts stays in the caches, so neither "
+                     "limit binds alone; scripts/step_profile.py says where the time goes)")
     if 'grain' in by:
       consumed = t['rate'] / t['batch']
       out.append(f"loader delivers {by['grain']['rate']:.1f} batches/s; the step consumes "
