@@ -15,6 +15,8 @@ when the video is written.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from hrjax.data.regions import NON_SKIN, REGION_NAMES
@@ -71,8 +73,9 @@ class Warp:
     x0, y0 = np.clip(x0 + 1, 0, size), np.clip(y0 + 1, 0, size)
     x1, y1 = np.minimum(x0 + 1, size + 1), np.minimum(y0 + 1, size + 1)
     row0, row1 = y0 * (size + 2), y1 * (size + 2)  # rows of the padded maps, flattened
-    top = self.flat[row0 + x0] * (1 - fx) + self.flat[row0 + x1] * fx
-    bottom = self.flat[row1 + x0] * (1 - fx) + self.flat[row1 + x1] * fx
+    at = functools.partial(np.take, self.flat, axis=0)  # faster than indexing, the same values
+    top = at(row0 + x0) * (1 - fx) + at(row0 + x1) * fx
+    bottom = at(row1 + x0) * (1 - fx) + at(row1 + x1) * fx
     return top * (1 - fy) + bottom * fy
 
 
