@@ -107,7 +107,11 @@ def bench_copy(cfg, repeats, steps):
               peak_gb_per_s=moved / spread[0], repeats=4 * repeats)
 
 
-def bench_train(cfg, repeats, steps):
+def compiled_train_step(cfg):
+  """The config's train step compiled ahead of time for a random batch of its shape, as the
+  training loop builds it: (executable, state, batch on the devices, compile seconds).
+  The executable gives XLA's cost analysis and HLO (calling the jit'd function instead
+  would compile the step a second time)."""
   import jax
 
   from hrjax.models.pairing import build_model
@@ -120,11 +124,14 @@ def bench_train(cfg, repeats, steps):
   state = jax.device_put(train_state.init_state(model, tx, 0, batch), parallel.replicated(mesh))
   device_batch = parallel.put_batch(batch, mesh)
   started = time.perf_counter()
-  # Compiled once, ahead of time: the executable gives XLA's cost analysis and is what
-  # runs below (calling the jit'd function instead would compile the step a second time).
   step = train_step.compile_config_step(model, tx, mesh, cfg.train).lower(
       state, device_batch).compile()
-  compile_s = time.perf_counter() - started  # trace + XLA compile of the train step
+  return step, state, device_batch, time.perf_counter() - started
+
+
+def bench_train(cfg, repeats, steps):
+  import jax
+  step, state, device_batch, compile_s = compiled_train_step(cfg)  # trace + XLA compile
   cost = step.cost_analysis()
   cost = cost[0] if isinstance(cost, list) else cost
   flops = float(cost.get('flops', float('nan')))

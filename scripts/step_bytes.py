@@ -71,20 +71,9 @@ def entry_traffic(hlo: str) -> list[tuple[int, str, str, str]]:
 
 def main(argv):
   del argv
-  import jax
-  from benchmark_rows import random_batch
-
-  from hrjax.models.pairing import build_model
-  from hrjax.training import parallel
-  from hrjax.training import state as train_state
-  from hrjax.training import step as train_step
+  from benchmark_rows import compiled_train_step
   cfg = FLAGS.config
-  mesh = parallel.data_mesh()
-  model, tx = build_model(cfg), train_state.make_optimizer(cfg)
-  batch = random_batch(cfg, cfg.train.batch_size, augment=cfg.train.augment)
-  state = jax.device_put(train_state.init_state(model, tx, 0, batch), parallel.replicated(mesh))
-  compiled = train_step.compile_config_step(model, tx, mesh, cfg.train).lower(
-      state, parallel.put_batch(batch, mesh)).compile()
+  compiled = compiled_train_step(cfg)[0]
   cost = compiled.cost_analysis()
   cost = cost[0] if isinstance(cost, list) else cost
   rows = entry_traffic(compiled.as_text())

@@ -87,20 +87,9 @@ def _table(title: str, totals: collections.Counter, counts: collections.Counter,
 def main(argv):
   del argv
   import jax
-  from benchmark_rows import random_batch
-
-  from hrjax.models.pairing import build_model
-  from hrjax.training import parallel
-  from hrjax.training import state as train_state
-  from hrjax.training import step as train_step
+  from benchmark_rows import compiled_train_step
   cfg, steps = FLAGS.config, FLAGS.steps
-  mesh = parallel.data_mesh()
-  model, tx = build_model(cfg), train_state.make_optimizer(cfg)
-  batch = random_batch(cfg, cfg.train.batch_size, augment=cfg.train.augment)
-  state = jax.device_put(train_state.init_state(model, tx, 0, batch), parallel.replicated(mesh))
-  batch = parallel.put_batch(batch, mesh)
-  compiled = train_step.compile_config_step(model, tx, mesh, cfg.train).lower(
-      state, batch).compile()
+  compiled, state, batch, _ = compiled_train_step(cfg)
   for _ in range(3):
     state, _ = compiled(state, batch)
   times = []
