@@ -50,8 +50,8 @@ def normalise_video(video: jax.Array, gain: float, clip: float = 3.0, window: in
   the mean frame, so the network can tell skin from the rest.
 
   `channels_first`: the change comes as `[3, H, W, B, T]`, the blocks' channel-first
-  layout, the clip turned while still bytes. Turned after, XLA fuses the turn into each
-  of the nine windows the first block cuts from it (docs/performance.md).
+  layout, the clip turned while still bytes. Turned after, XLA fuses the turn into every
+  window the first block cuts from it, once per window (docs/performance.md).
   """
   if channels_first:
     video = jnp.transpose(video, TO_CHANNELS_FIRST)
@@ -79,7 +79,8 @@ def pixel_mean(x: jax.Array, channels_first: bool) -> jax.Array:
   On the CPU XLA runs a reduction over all but the last axis several times slower
   than a matrix product with a constant: channel-last, a 0/1 matrix picks each
   channel out of a frame's pixels; channel-first, each channel's `[H*W, B*T]` plane
-  is one matrix-vector product (one product over all three turns the array first).
+  is one matrix-vector product (one batched product over all three made XLA copy the
+  whole array first).
   """
   if not channels_first:
     b, t, h, w, ch = x.shape
