@@ -21,6 +21,8 @@ from ml_collections import config_flags
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from hlo_text import entry_instructions  # noqa: E402
+
 config_flags.DEFINE_config_file('config', 'configs/quick.py', 'Experiment config.')
 flags.DEFINE_integer('top', 10, 'Largest instructions to list.')
 FLAGS = flags.FLAGS
@@ -28,7 +30,6 @@ FLAGS = flags.FLAGS
 _BYTES = {'f64': 8, 's64': 8, 'f32': 4, 's32': 4, 'u32': 4, 'bf16': 2, 'f16': 2, 'u8': 1,
           's8': 1, 'pred': 1}
 _SHAPE = re.compile(r'(' + '|'.join(_BYTES) + r')\[([0-9,]*)\]')
-_LINE = re.compile(r'\s*(?:ROOT )?%?([\w.\-]+) = (.+?) ([\w\-]+)\((.*)$')
 _SKIP = {'parameter', 'constant', 'tuple', 'get-tuple-element', 'bitcast'}
 
 
@@ -52,14 +53,8 @@ def group(name: str, op: str) -> str:
 
 def entry_traffic(hlo: str) -> list[tuple[int, str, str, str]]:
   """(bytes, group, instruction, result shape) of each instruction of the entry computation."""
-  entry = hlo[hlo.index('\nENTRY'):]
-  entry = entry[:entry.index('\n}\n')]
   shapes, rows = {}, []
-  for line in entry.splitlines():
-    m = _LINE.match(line)
-    if not m:
-      continue
-    name, result, op, rest = m.groups()
+  for name, result, op, rest in entry_instructions(hlo):
     shapes[name] = result
     if op in _SKIP:
       continue

@@ -32,6 +32,8 @@ from ml_collections import config_flags
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from hlo_text import entry_instructions  # noqa: E402
+
 from hrjax import allocator  # noqa: E402
 
 config_flags.DEFINE_config_file('config', 'configs/quick.py', 'Experiment config.')
@@ -39,19 +41,15 @@ flags.DEFINE_integer('steps', 10, 'Steps timed, then traced.')
 flags.DEFINE_integer('top', 20, 'Kinds of op (and result shapes) to list.')
 FLAGS = flags.FLAGS
 
-_NAME = re.compile(r'\s*(?:ROOT )?%([\w.\-]+) = (\S+) ')
 _PART = re.compile(r'(block\d|heart_encoder|attention|colour_skip)')
 
 
 def op_names(hlo: str) -> dict[str, tuple[str, str]]:
   """Instruction name -> (result shape, the jax op_name it came from) for the entry computation."""
-  entry = hlo[hlo.index('\nENTRY'):]
   names = {}
-  for line in entry.splitlines():
-    m = _NAME.match(line)
-    if m:
-      op = re.search(r'op_name="([^"]+)"', line)
-      names[m.group(1)] = (m.group(2).split('{')[0], op.group(1) if op else '')
+  for name, result, _, rest in entry_instructions(hlo):
+    op = re.search(r'op_name="([^"]+)"', rest)
+    names[name] = (result.split('{')[0], op.group(1) if op else '')
   return names
 
 
@@ -68,12 +66,12 @@ def part_of(op_name: str) -> str:
   return f'{op_name.split("/")[-1]} {way}'
 
 
-def op_events(trace_dir: str) -> list[dict]:
-  """The complete events of XLA's compiled ops (not the runtime's own) in a profiler trace."""
+def op_events(trace_dir: str, names: dict) -> list[dict]:
+  """The complete events of a profiler trace that are compiled ops of the step (named as
+  its entry computation's instructions; not the runtime's own, its thread pools' included)."""
   path = next(Path(trace_dir).rglob('*.trace.json.gz'))
   events = json.load(gzip.open(path))['traceEvents']
-  return [e for e in events if e.get('ph') == 'X' and not e['name'].startswith(('$', 'Thunk'))
-          and not e['name'].startswith(('PjitFunction', 'end: '))]
+  return [e for e in events if e.get('ph') == 'X' and e['name'] in names]
 
 
 def _table(title: str, totals: collections.Counter, counts: collections.Counter, steps: int,
@@ -104,13 +102,13 @@ def main(argv):
         state, _ = compiled(state, batch)
       jax.block_until_ready(state)
       after = resource.getrusage(resource.RUSAGE_SELF)
-    events = op_events(trace_dir)
+    names = op_names(compiled.as_text())
+    events = op_events(trace_dir, names)
   process_cpu = (after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime) / steps
-  names = op_names(compiled.as_text())
   by_part, by_kind = collections.Counter(), collections.Counter()
   part_n, kind_n = collections.Counter(), collections.Counter()
   for e in events:
-    shape, op_name = names.get(e['name'], ('?', ''))
+    shape, op_name = names[e['name']]
     part = part_of(op_name)
     kind = f"{re.sub(r'[.][0-9]+$', '', e['name'])} {shape} ({part})"
     by_part[part] += e['dur']
