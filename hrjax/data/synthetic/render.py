@@ -53,8 +53,8 @@ def head_motion(rng: np.random.Generator, t: np.ndarray, knobs: dict,
 
 
 class Warp:
-  """Bilinear samples of fixed `[S, S, C]` maps under similarity transforms; zero outside.
-  The maps' zero border and the pixel grid are made once for all the frames of a
+  """Bilinear samples of fixed float32 `[S, S, C]` maps under similarity transforms, in
+  float32; zero outside. The maps' zero border and the pixel grid are made once for all the frames of a
   recording, and the four neighbours read from the flattened maps."""
 
   def __init__(self, stack: np.ndarray):
@@ -65,11 +65,13 @@ class Warp:
   def __call__(self, tx: float, ty: float, rot: float, scale: float) -> np.ndarray:
     size = self.size
     c = (size - 1) / 2
-    x, y = self.x - c - tx, self.y - c - ty
-    cos, sin = np.cos(-rot) / scale, np.sin(-rot) / scale
+    # Python floats: the float32 grid stays float32 (a float64 scalar would promote it)
+    x, y = self.x - (c + float(tx)), self.y - (c + float(ty))
+    cos, sin = float(np.cos(-rot) / scale), float(np.sin(-rot) / scale)
     sx, sy = cos * x - sin * y + c, sin * x + cos * y + c
-    x0, y0 = np.floor(sx).astype(int), np.floor(sy).astype(int)
-    fx, fy = (sx - x0)[..., None], (sy - y0)[..., None]
+    left, upper = np.floor(sx), np.floor(sy)
+    fx, fy = (sx - left)[..., None], (sy - upper)[..., None]
+    x0, y0 = left.astype(int), upper.astype(int)
     x0, y0 = np.clip(x0 + 1, 0, size), np.clip(y0 + 1, 0, size)
     x1, y1 = np.minimum(x0 + 1, size + 1), np.minimum(y0 + 1, size + 1)
     row0, row1 = y0 * (size + 2), y1 * (size + 2)  # rows of the padded maps, flattened
@@ -113,30 +115,37 @@ def render_frames(rng: np.random.Generator, maps: FaceMaps, t: np.ndarray,
   motion = head_motion(rng, t, knobs, size, resp)
   light = illumination(rng, t, knobs)
   pbv = PBV / PBV[1] * rng.uniform(0.9, 1.1, 3)  # relative to green
-  spec_gain, gamma = knobs['specular'], knobs['gamma']
+  spec_gain, gamma = float(knobs['specular']), float(knobs['gamma'])
   y, x = np.mgrid[-0.5:0.5:size * 1j, -0.5:0.5:size * 1j]
   diffuse = maps.albedo * (maps.shading * maps.alpha)[..., None]
   head = np.concatenate([diffuse, maps.alpha[..., None],
                          maps.pulse_weight[..., None], maps.specular[..., None]], -1)
   sensor_pattern = 1 + 0.01 * smooth_noise(rng, size, size // 4)[..., None]  # fixed pattern
+  # Frames are computed in float32 (a camera's 8 bits need no more): the recording's
+  # series and maps are cast once, so that no float64 scalar turns a frame's arrays float64.
+  f32 = lambda a: np.asarray(a, np.float32)
+  x, y, sensor_pattern, pbv = f32(x), f32(y), f32(sensor_pattern), f32(pbv)
+  blood = f32(knobs['pulse_amp'] * np.asarray(pulse))  # relative darkening, per frame
+  level, wobble, colour = f32(light['level']), f32(light['wobble']), f32(light['colour'])
+  gradient = [float(g) for g in light['gradient']]
   frames = np.empty((len(t), size, size, 3), np.uint8)
   warp = Warp(head)
   for i in range(len(t)):
     w = warp(motion['tx'][i], motion['ty'][i], motion['rot'][i], motion['scale'][i])
     diffuse, alpha, pw, sp = w[..., :3], w[..., 3:4], w[..., 4:5], w[..., 5:6]
-    skin = diffuse * (1 - knobs['pulse_amp'] * pulse[i] * pbv * pw)
-    turn = 1 + 2 * abs(motion['rot'][i]) + 0.5 * (motion['scale'][i] - 1)
+    skin = diffuse * (1 - blood[i] * pbv * pw)
+    turn = float(1 + 2 * abs(motion['rot'][i]) + 0.5 * (motion['scale'][i] - 1))
     refl = skin + spec_gain * turn * sp + (1 - alpha) * maps.background
-    grad = 1 + light['wobble'][i] * (light['gradient'][0] * x + light['gradient'][1] * y)
-    linear = refl * (light['level'][i] * grad)[..., None] * light['colour'][i] * sensor_pattern
-    frames[i] = _camera(rng, linear, gamma, knobs['noise'])
+    grad = 1 + wobble[i] * (gradient[0] * x + gradient[1] * y)
+    linear = refl * (level[i] * grad)[..., None] * colour[i] * sensor_pattern
+    frames[i] = _camera(rng, linear, gamma, float(knobs['noise']))
   return frames, region_occupancy(maps, motion)
 
 
 def _camera(rng: np.random.Generator, linear: np.ndarray, gamma: float,
             noise: float) -> np.ndarray:
-  """Gamma, shot + read noise in 8-bit units, quantisation."""
+  """Gamma, shot + read noise in 8-bit units, quantisation (float32 in, uint8 out)."""
   value = 255.0 * np.clip(linear, 0, 1) ** gamma
   sigma = np.sqrt(noise ** 2 + 0.02 * noise * value)
-  value = value + sigma * rng.standard_normal(value.shape).astype(np.float32)
+  value = value + sigma * rng.standard_normal(value.shape, dtype=np.float32)
   return np.clip(np.rint(value), 0, 255).astype(np.uint8)
