@@ -147,5 +147,7 @@ def _camera(rng: np.random.Generator, linear: np.ndarray, gamma: float,
   """Gamma, shot + read noise in 8-bit units, quantisation (float32 in, uint8 out)."""
   value = 255.0 * np.clip(linear, 0, 1) ** gamma
   sigma = np.sqrt(noise ** 2 + 0.02 * noise * value)
-  value = value + sigma * rng.standard_normal(value.shape, dtype=np.float32)
+  # float64 draws, as the generator always drew them: the random stream, and with it every
+  # later draw of the recording (its coding among them), stays that of earlier versions
+  value = value + sigma * rng.standard_normal(value.shape).astype(np.float32)
   return np.clip(np.rint(value), 0, 255).astype(np.uint8)
