@@ -54,8 +54,8 @@ def head_motion(rng: np.random.Generator, t: np.ndarray, knobs: dict,
 
 class Warp:
   """Bilinear samples of fixed float32 `[S, S, C]` maps under similarity transforms, in
-  float32; zero outside. The maps' zero border and the pixel grid are made once for all the frames of a
-  recording, and the four neighbours read from the flattened maps."""
+  float32; zero outside. The maps' zero border and the pixel grid are made once for all the
+  frames of a recording, and the four neighbours read from the flattened maps."""
 
   def __init__(self, stack: np.ndarray):
     self.size = stack.shape[0]
