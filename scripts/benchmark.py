@@ -26,7 +26,8 @@ then reports the median over --repeats with the spread (min-max). Rows:
              store's dataset vs plain imageio-ffmpeg decoding of the same files to RGB,
              and vs decoding them to their own YUV planes (extraction's input), one
              recording after another; then in extract's worker processes (one per CPU)
-             against as many plain decodings side by side: frames/s
+             against as many plain decodings side by side: frames/s; the five are
+             timed in turn, --repeats/2 rounds, and each round's ratio printed
   evaluate   every heart against every video of the store's test split: pairs/s
   training   a whole training process on --store (200 steps from scratch: loader,
              checkpoints, TensorBoard, evaluation), once: the loop's own clips/s (its
@@ -198,10 +199,13 @@ def _ratios(rows) -> list[str]:
 
 
 def _extract_ratios(e) -> list[str]:
-  """Extraction against plain decoding, each way the row measured it."""
+  """Extraction against plain decoding, each way the row measured it; with the ratio of
+  each alternating round where the row has them."""
+  rounds = lambda key: (f" (rounds: {', '.join(f'{r:.2f}' for r in e[key])})"
+                        if len(e.get(key, ())) > 1 else '')
   out = [f"extraction {e['rate']:.0f} frames/s vs plain decode "
          f"{e['plain_decode_frames_per_s']:.0f} frames/s: "
-         f"{e['rate'] / e['plain_decode_frames_per_s']:.2f}x"]
+         f"{e['rate'] / e['plain_decode_frames_per_s']:.2f}x" + rounds('vs_plain_per_round')]
   if 'plain_planes_frames_per_s' in e:
     out.append(f"  vs decoding to the stream's own planes (YUV, no RGB conversion) "
                f"{e['plain_planes_frames_per_s']:.0f} frames/s: "
@@ -210,7 +214,8 @@ def _extract_ratios(e) -> list[str]:
     out.append(f"  in {e['workers']} worker processes (extract's path) "
                f"{e['workers_frames_per_s']:.0f} frames/s vs {e['workers']} plain decodings "
                f"side by side {e['plain_side_by_side_frames_per_s']:.0f}: "
-               f"{e['workers_frames_per_s'] / e['plain_side_by_side_frames_per_s']:.2f}x")
+               f"{e['workers_frames_per_s'] / e['plain_side_by_side_frames_per_s']:.2f}x"
+               + rounds('workers_vs_side_per_round'))
   return out
 
 

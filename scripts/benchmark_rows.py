@@ -302,20 +302,37 @@ def bench_extract(cfg, repeats, steps, store, videos=3):
       if isinstance(result, Exception):
         raise result
 
-  reps = max(1, repeats // 2)
-  plain_s, plain_spread = timed(plain, reps)
-  planes_s, _ = timed(plain_planes, reps)
-  ours_s, ours_spread = timed(ours, reps)
-  side_s, _ = timed(plain_side_by_side, reps)
-  workers_s, _ = timed(ours_in_workers, reps)
-  return _row(f'extract ({settings.crop} crop)', 'frames/s', ours_s, ours_spread,
+  rounds = alternating(dict(plain=plain, planes=plain_planes, ours=ours,
+                            side=plain_side_by_side, workers=ours_in_workers),
+                       max(1, repeats // 2))
+  med = {name: float(np.median(times)) for name, times in rounds.items()}
+  per_round = lambda num, den: [a / b for a, b in zip(rounds[num], rounds[den])]
+  ours_spread = (min(rounds['ours']), max(rounds['ours']))
+  return _row(f'extract ({settings.crop} crop)', 'frames/s', med['ours'], ours_spread,
               count['frames'], videos=len(recordings), frames=count['frames'],
-              plain_decode_frames_per_s=count['frames'] / plain_s,
-              plain_spread_ms=[s * 1e3 for s in plain_spread],
-              plain_planes_frames_per_s=count['frames'] / planes_s,
-              workers=workers, workers_frames_per_s=count['frames'] / workers_s,
-              plain_side_by_side_frames_per_s=count['frames'] / side_s,
+              plain_decode_frames_per_s=count['frames'] / med['plain'],
+              plain_spread_ms=[min(rounds['plain']) * 1e3, max(rounds['plain']) * 1e3],
+              plain_planes_frames_per_s=count['frames'] / med['planes'],
+              workers=workers, workers_frames_per_s=count['frames'] / med['workers'],
+              plain_side_by_side_frames_per_s=count['frames'] / med['side'],
+              vs_plain_per_round=per_round('plain', 'ours'),
+              workers_vs_side_per_round=per_round('side', 'workers'),
               settings=dataclasses.asdict(settings)['crop'])
+
+
+def alternating(fns: dict, rounds: int) -> dict[str, list[float]]:
+  """Wall seconds of each of `fns` over `rounds` rounds, each round calling them in turn
+  (after one warm-up call each): a ratio taken within a round sees the machine in one
+  state, where timing each alone, one after another, let the hour's drift into it."""
+  for fn in fns.values():
+    fn()
+  times = {name: [] for name in fns}
+  for _ in range(rounds):
+    for name, fn in fns.items():
+      t0 = time.perf_counter()
+      fn()
+      times[name].append(time.perf_counter() - t0)
+  return times
 
 
 def bench_evaluate(cfg, repeats, steps, store):
