@@ -8,7 +8,6 @@ blocks' layout, chunked encoding on a CPU) once, from the config.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,7 +18,7 @@ import optax
 
 from hrjax.models import classical as classical_pulse
 from hrjax.models import heart_encoders, spectral
-from hrjax.models.video import TO_CHANNELS_FIRST, VideoEncoder
+from hrjax.models.video import VideoEncoder
 
 REPRESENTATIONS = ('waveform', 'hr', 'rr_summary')
 
@@ -80,20 +79,9 @@ class PairingModel(nn.Module):
     if n == 1:
       z = self.video_encoder(video)
     else:
-      if self.channels_first:
-        # The clips turned to the blocks' [3, H, W, B, T] once, as bytes, each chunk a slice
-        # of them. Left to itself XLA fuses the turn into each chunk's consumers, twice a
-        # chunk, reading the bytes a frame apart; the result of a conditional is an array it
-        # must write, so the turn happens once (both branches are the turn; the predicate is
-        # always true but not known to XLA; an optimization barrier did not do it;
-        # docs/performance.md).
-        turn = functools.partial(jnp.transpose, axes=TO_CHANNELS_FIRST)
-        turned = jax.lax.cond(jnp.isfinite(self.log_scale), turn, turn, video)
-        chunks = [self.video_encoder(turned[:, :, :, j::n], turned=True) for j in range(n)]
-      else:
-        grouped = video.reshape(-1, n, *video.shape[1:])
-        chunks = [self.video_encoder(grouped[:, j]) for j in range(n)]
-      z = jnp.stack(chunks, axis=1).reshape(video.shape[0], *chunks[0].shape[1:])
+      grouped = video.reshape(-1, n, *video.shape[1:])
+      z = jnp.stack([self.video_encoder(grouped[:, j]) for j in range(n)], axis=1)
+      z = z.reshape(video.shape[0], *z.shape[2:])
     return spectral.standardise(spectral.bandpass(self.bandpass, z, self.fps))
 
   def encode_video(self, video: jax.Array) -> jax.Array:

@@ -35,8 +35,7 @@ TO_CHANNELS_FIRST, FROM_CHANNELS_FIRST = (4, 2, 3, 0, 1), (3, 4, 1, 2, 0)
 
 def normalise_video(video: jax.Array, gain: float, clip: float = 3.0, window: int = 0,
                     dtype=jnp.float32, mode: str = 'relative',
-                    channels_first: bool = False, turned: bool = False,
-                    ) -> tuple[jax.Array, jax.Array]:
+                    channels_first: bool = False) -> tuple[jax.Array, jax.Array]:
   """`uint8 [B, T, H, W, 3]` -> (relative change `[B, T, H, W, 3]`, appearance `[B, H, W, 3]`).
 
   Relative change (`mode` 'relative'): each pixel about its mean over the clip
@@ -52,10 +51,9 @@ def normalise_video(video: jax.Array, gain: float, clip: float = 3.0, window: in
 
   `channels_first`: the change comes as `[3, H, W, B, T]`, the blocks' channel-first
   layout, the clip turned while still bytes. Turned after, XLA fuses the turn into every
-  window the first block cuts from it, once per window (docs/performance.md). `turned`: the
-  clip comes already turned, `uint8 [3, H, W, B, T]` (`PairingModel.pulse`'s chunks).
+  window the first block cuts from it, once per window (docs/performance.md).
   """
-  if channels_first and not turned:
+  if channels_first:
     video = jnp.transpose(video, TO_CHANNELS_FIRST)
   time, batch = (4, 3) if channels_first else (1, 0)
   x = video.astype(dtype)
@@ -106,9 +104,7 @@ class VideoEncoder(nn.Module):
   channels_first: bool = False  # the blocks as matmuls on [C, H, W, B, T] (channels_first.py)
 
   @nn.compact
-  def __call__(self, video: jax.Array, turned: bool = False) -> jax.Array:
-    """`uint8 [B, T, H, W, 3]` (`[3, H, W, B, T]` when `turned`; channel-first blocks
-    only) -> pulse features `[B, T, out_features]`."""
+  def __call__(self, video: jax.Array) -> jax.Array:
     # At least float32 here: a 0.5% colour change is below bfloat16's resolution of a
     # 0-255 level; once divided by its mean and scaled by `gain` it is O(1) and survives.
     wide = jnp.promote_types(self.dtype or jnp.float32, jnp.float32)
@@ -116,7 +112,7 @@ class VideoEncoder(nn.Module):
     # channels_first.py); channel-last arrays go to lax convolutions (cuDNN on a GPU).
     first = self.channels_first
     x, appearance = normalise_video(video, self.gain, window=self.norm_window, dtype=wide,
-                                    mode=self.input_mode, channels_first=first, turned=turned)
+                                    mode=self.input_mode, channels_first=first)
     # A linear colour projection of the mean relative change (what GREEN, CHROM and
     # POS compute by hand) as a direct path; the convolutions learn what it misses.
     colour = nn.Dense(self.out_features, use_bias=False, name='colour_skip')(
