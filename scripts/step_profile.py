@@ -54,7 +54,8 @@ def op_names(hlo: str) -> dict[str, tuple[str, str]]:
 
 
 def part_of(op_name: str) -> str:
-  """'block0 backward', 'normalisation forward', ...: where in the step an op belongs."""
+  """'block0 backward', 'video encoder outside the blocks forward', ...: where in the step an
+  op belongs."""
   if not op_name:
     return 'unnamed (the optimizer, copies)'
   way = 'backward' if 'transpose(jvp' in op_name else 'forward'

@@ -71,8 +71,7 @@ class Warp:
     sx, sy = cos * x - sin * y + c, sin * x + cos * y + c
     left, upper = np.floor(sx), np.floor(sy)
     fx, fy = (sx - left)[..., None], (sy - upper)[..., None]
-    x0, y0 = left.astype(int), upper.astype(int)
-    x0, y0 = np.clip(x0 + 1, 0, size), np.clip(y0 + 1, 0, size)
+    x0, y0 = np.clip(left.astype(int) + 1, 0, size), np.clip(upper.astype(int) + 1, 0, size)
     x1, y1 = np.minimum(x0 + 1, size + 1), np.minimum(y0 + 1, size + 1)
     row0, row1 = y0 * (size + 2), y1 * (size + 2)  # rows of the padded maps, flattened
     at = functools.partial(np.take, self.flat, axis=0)  # faster than indexing, the same values
