@@ -1,6 +1,6 @@
 """GPU-sized run: longer, larger clips (160 frames of 72x72), wider network, bigger batch,
-(2+1)D blocks in bfloat16 with float32 master weights (faster than float32 on a GPU: the
-measurement is in docs/performance.md).
+(2+1)D blocks in bfloat16 with float32 master weights on a GPU (faster than float32 there), in
+float32 on a CPU (XLA's CPU backend converts bfloat16: 2.5x slower); docs/performance.md.
 
   python -m hrjax.main --config configs/gpu.py --workdir runs/gpu
   python -m hrjax.main --config configs/gpu.py --workdir runs/gpu32 \
@@ -22,7 +22,7 @@ def get_config(arg=None):
   c.synthetic.duration_s = 30.0
   c.synthetic.size = 144
   c.model.channels = (16, 32, 64)
-  c.model.compute_dtype = 'bfloat16'
+  c.model.compute_dtype = 'auto'  # bfloat16 on a GPU, float32 on a CPU
   c.train.batch_size = 64
   c.train.steps = 5000
   c.data.workers = 4

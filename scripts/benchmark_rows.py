@@ -161,7 +161,7 @@ def bench_torch(cfg, repeats, steps):
   import torch
   import torch_twin
   device = torch_twin.pick_device()
-  bfloat16 = device == 'cuda' and cfg.model.compute_dtype == 'bfloat16'
+  bfloat16 = device == 'cuda' and cfg.model.compute_dtype in ('bfloat16', 'auto')
   step, n_params = torch_twin.make_step(cfg.train.batch_size, cfg.data.clip_frames,
                                         cfg.data.size, cfg.model.channels,
                                         cfg.train.learning_rate, device, bfloat16)

@@ -279,6 +279,19 @@ def test_chunk_count_divides_the_batch(batch, chunk, count):
   assert pairing._chunk_count(batch, chunk) == count
 
 
+def test_compute_dtype_auto_is_bfloat16_on_accelerators_only():
+  """'auto' (the gpu config's) computes the blocks in bfloat16 on a GPU and float32 on a CPU,
+  where XLA converts bfloat16 instead of computing in it; a named dtype is kept anywhere."""
+  from configs import default
+  cfg = default.get_config()
+  for name, on_cpu, on_gpu in (('auto', None, jnp.bfloat16), ('bfloat16', jnp.bfloat16,
+                                                               jnp.bfloat16),
+                               ('float32', None, None)):
+    cfg.model.compute_dtype = name
+    assert pairing.build_model(cfg, 'cpu').dtype == on_cpu
+    assert pairing.build_model(cfg, 'gpu').dtype == on_gpu
+
+
 @pytest.mark.parametrize('layout', ['auto', 'channels_first', 'channels_last'])
 def test_block_layout_from_config_picks_the_formulation(layout):
   """`model.block_layout` is resolved once, in build_model (auto: channel-first on a CPU

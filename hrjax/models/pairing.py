@@ -179,7 +179,9 @@ def contrastive_loss(logits: jax.Array, labeled: jax.Array | None = None) -> jax
 def build_model(cfg, backend: str | None = None) -> PairingModel:
   """The model named by `config.model` (and `config.data.fps`) for `backend` (default: the
   one JAX computes on). `block_layout='auto'` means channel-first matmuls on a CPU and
-  cuDNN's convolutions elsewhere; `encode_chunk` applies on a CPU only."""
+  cuDNN's convolutions elsewhere; `encode_chunk` applies on a CPU only; `compute_dtype='auto'`
+  is bfloat16 on an accelerator and float32 on a CPU, whose XLA backend converts bfloat16
+  instead of computing in it (docs/performance.md)."""
   m = cfg.model
   cpu = (backend or jax.default_backend()) == 'cpu'
   if m.block_layout not in BLOCK_LAYOUTS:
@@ -191,13 +193,16 @@ def build_model(cfg, backend: str | None = None) -> PairingModel:
                       classical=m.get('classical') or 'none',
                       classical_weight=m.get('classical_weight', 0.25),
                       bandpass=m.get('bandpass', 'fft'),
-                      dtype=_compute_dtype(m.compute_dtype),
+                      dtype=_compute_dtype(m.compute_dtype, cpu),
                       encode_chunk=m.encode_chunk if cpu else 0, channels_first=channels_first)
 
 
 BLOCK_LAYOUTS = ('auto', 'channels_first', 'channels_last')
 
 
-def _compute_dtype(name: str):
-  """None for float32 (no casts at all: the plain float32 graph), else the JAX dtype."""
+def _compute_dtype(name: str, cpu: bool):
+  """None for float32 (no casts at all: the plain float32 graph), else the JAX dtype; 'auto':
+  float32 on a CPU, bfloat16 elsewhere."""
+  if name == 'auto':
+    name = 'float32' if cpu else 'bfloat16'
   return None if name == 'float32' else jnp.dtype(name)
