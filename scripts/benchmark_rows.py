@@ -160,8 +160,11 @@ def bench_train(cfg, repeats, steps):
 def bench_torch(cfg, repeats, steps):
   import torch
   import torch_twin
-  device = torch_twin.pick_device()
-  bfloat16 = device == 'cuda' and cfg.model.compute_dtype in ('bfloat16', 'auto')
+
+  from hrjax.models import pairing
+  device = torch_twin.pick_device()  # autocast where hrjax's blocks compute in bfloat16 there
+  bfloat16 = (device == 'cuda'
+              and pairing.compute_dtype(cfg.model.compute_dtype, cpu=False) == 'bfloat16')
   step, n_params = torch_twin.make_step(cfg.train.batch_size, cfg.data.clip_frames,
                                         cfg.data.size, cfg.model.channels,
                                         cfg.train.learning_rate, device, bfloat16)

@@ -284,8 +284,8 @@ def test_compute_dtype_auto_is_bfloat16_on_accelerators_only():
   where XLA converts bfloat16 instead of computing in it; a named dtype is kept anywhere."""
   from configs import default
   cfg = default.get_config()
-  for name, on_cpu, on_gpu in (('auto', None, jnp.bfloat16), ('bfloat16', jnp.bfloat16,
-                                                               jnp.bfloat16),
+  bf16 = jnp.bfloat16
+  for name, on_cpu, on_gpu in (('auto', None, bf16), ('bfloat16', bf16, bf16),
                                ('float32', None, None)):
     cfg.model.compute_dtype = name
     assert pairing.build_model(cfg, 'cpu').dtype == on_cpu

@@ -193,16 +193,16 @@ def build_model(cfg, backend: str | None = None) -> PairingModel:
                       classical=m.get('classical') or 'none',
                       classical_weight=m.get('classical_weight', 0.25),
                       bandpass=m.get('bandpass', 'fft'),
-                      dtype=_compute_dtype(m.compute_dtype, cpu),
+                      dtype=compute_dtype(m.compute_dtype, cpu),
                       encode_chunk=m.encode_chunk if cpu else 0, channels_first=channels_first)
 
 
 BLOCK_LAYOUTS = ('auto', 'channels_first', 'channels_last')
 
 
-def _compute_dtype(name: str, cpu: bool):
-  """None for float32 (no casts at all: the plain float32 graph), else the JAX dtype; 'auto':
-  float32 on a CPU, bfloat16 elsewhere."""
+def compute_dtype(name: str, cpu: bool):
+  """`config.model.compute_dtype` on a CPU or not: None for float32 (no casts at all: the
+  plain float32 graph), else the JAX dtype; 'auto': float32 on a CPU, bfloat16 elsewhere."""
   if name == 'auto':
     name = 'float32' if cpu else 'bfloat16'
   return None if name == 'float32' else jnp.dtype(name)
