@@ -69,7 +69,7 @@ def haar_cascade():
 
 # The search near the last face (a third of a second before at 30 fps and every 10th frame):
 # how far its square reaches, and the range of sizes. `scripts/face_crop_costs.py` times it.
-NEAR_SQUARE = 1.6  # face sides
+NEAR_SQUARE = 2.0  # face sides
 NEAR_SIZES = 1.18  # from side / 1.18 to side x 1.18
 
 
