@@ -68,7 +68,8 @@ def haar_cascade():
 
 
 # The search near the last face (a third of a second before at 30 fps and every 10th frame):
-# how far its square reaches, and the range of sizes. `scripts/face_crop_costs.py` times it.
+# how far its square reaches, and the range of sizes. `scripts/face_crop_costs.py` times it;
+# docs/transfer/near-square-2026-12-06.md scores ubfc-dev's crops by the square's size.
 NEAR_SQUARE = 2.0  # face sides
 NEAR_SIZES = 1.18  # from side / 1.18 to side x 1.18
 
