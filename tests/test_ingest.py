@@ -8,9 +8,10 @@ import shutil
 
 import numpy as np
 import pytest
+import threadpoolctl
 from scipy import signal
 
-from hrjax.data import adapters, clip_store, extract, heart_files, video_io
+from hrjax.data import adapters, clip_store, crop, extract, heart_files, video_io
 from hrjax.errors import InputError
 from tests import ingest_files as files
 
@@ -39,6 +40,22 @@ def test_codecs_decode_to_the_same_frames(tmp_path):
     assert np.abs(decoded.astype(float) - frames).mean() < 3.0, codec
     assert (info.width, info.height, info.frames) == (48, 32, 20)
     assert info.fps == (0.0 if codec == 'png' else 30.0)
+
+
+def test_frames_are_cropped_with_numpy_blas_on_one_thread(tmp_path, monkeypatch):
+  """While a video decodes in this process, ffmpeg and the face detector hold the cores:
+  OpenBLAS's spinning threads must not take them back (`worker_pool.one_blas_thread`)."""
+  path = files.write_video(tmp_path / 'a.mp4', files.face_frames(6, hw=(32, 48),
+                                                                 beats=files.beats_for(1, 0)))
+  loaded = threadpoolctl.ThreadpoolController().select(user_api='blas')  # numpy's among them
+  blas_threads = lambda: max(i['num_threads'] for i in loaded.info())
+  seen, cut = [], crop.CropResize.__call__
+  monkeypatch.setattr(crop.CropResize, '__call__',
+                      lambda self, frame: seen.append(blas_threads()) or cut(self, frame))
+  with threadpoolctl.threadpool_limits(2, user_api='blas'):
+    extract.decode_video(path, SETTINGS)
+    assert blas_threads() == 2  # given back afterwards
+  assert len(seen) >= 6 and set(seen) == {1}
 
 
 @pytest.mark.parametrize('suffix', ['.bdf', '.edf'])

@@ -100,6 +100,7 @@ class Decoded:
   source_times: np.ndarray | None = None  # [frames] the decoded frames' own times, seconds
 
 
+@worker_pool.one_blas_thread
 def decode_video(video: str | Path, s: ExtractSettings, *, frame_times: np.ndarray | None = None,
                  name: str | None = None, heart_file: Path | None = None,
                  progress: bool = False) -> Decoded:
@@ -251,6 +252,7 @@ def video_clips(video: str | Path, series: heart.HeartSeries, heart_file: str | 
                                                heart=str(heart_file)))
 
 
+@worker_pool.one_blas_thread
 def _recording_clips(rec: adapters.Recording, stride: int, s: ExtractSettings,
                      with_regions: bool, progress: bool) -> tuple[list[Clip], np.ndarray, dict]:
   """One recording's clips, their region maps (or None) and notes; InputError if unusable."""

@@ -15,9 +15,17 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 
+import threadpoolctl
+
 # Each worker computes on one core: numpy's OpenBLAS threads busy-wait, and two processes'
 # worth of them on two cores made face-crop extraction 2x slower (docs/performance.md).
 ONE_THREAD = {'OPENBLAS_NUM_THREADS': '1', 'OMP_NUM_THREADS': '1'}
+
+# The same rule for a recording decoded in this process (one worker, or `hrjax.predict` on
+# a user's files): ffmpeg and the face detector hold the cores while a frame is cropped, and
+# OpenBLAS's threads, spinning for the next product, took them back (a 1080p face crop spent
+# twice the CPU; docs/performance.md). A decorator: numpy's BLAS on one thread inside.
+one_blas_thread = threadpoolctl.threadpool_limits.wrap(limits=1, user_api='blas')
 
 
 def worker_count(workers: int, jobs: int) -> int:
