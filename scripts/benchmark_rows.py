@@ -31,12 +31,8 @@ CPU_TIME = {}  # of the last `timed`: user and system CPU seconds per call (all 
 def timed(fn, repeats):
   """Median and (min, max) wall time of fn() over repeats, after one warm-up call."""
   fn()
-  times = []
   before = resource.getrusage(resource.RUSAGE_SELF)
-  for _ in range(repeats):
-    t0 = time.perf_counter()
-    fn()
-    times.append(time.perf_counter() - t0)
+  times = alternating({'fn': fn}, repeats, warm_up=False)['fn']
   after = resource.getrusage(resource.RUSAGE_SELF)
   CPU_TIME.update(user=(after.ru_utime - before.ru_utime) / repeats,
                   system=(after.ru_stime - before.ru_stime) / repeats)
@@ -323,12 +319,14 @@ def bench_extract(cfg, repeats, steps, store, videos=3):
               settings=dataclasses.asdict(settings)['crop'])
 
 
-def alternating(fns: dict, rounds: int) -> dict[str, list[float]]:
+def alternating(fns: dict, rounds: int, warm_up: bool = True) -> dict[str, list[float]]:
   """Wall seconds of each of `fns` over `rounds` rounds, each round calling them in turn
-  (after one warm-up call each): a ratio taken within a round sees the machine in one
-  state, where timing each alone, one after another, let the hour's drift into it."""
-  for fn in fns.values():
-    fn()
+  (after one warm-up call each, unless `warm_up` is False): a ratio taken within a round
+  sees the machine in one state, where timing each alone, one after another, let the
+  hour's drift into it."""
+  if warm_up:
+    for fn in fns.values():
+      fn()
   times = {name: [] for name in fns}
   for _ in range(rounds):
     for name, fn in fns.items():
