@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # GPU check for a machine with one NVIDIA GPU where JAX with CUDA is installed and
 # nothing can be downloaded. Packages JAX's image lacks (grain, ml-collections,
-# tensorboardX, imageio-ffmpeg, threadpoolctl, ...) travel as wheels in .whl/ (docs/performance.md,
-# "Running the GPU check").
+# tensorboardX, imageio-ffmpeg, threadpoolctl, ...) travel as wheels in .whl/
+# (docs/performance.md, "Running the GPU check").
 # Runs the model tests on the GPU and the step benchmark, with the PyTorch twin beside the
 # step where PyTorch is installed (on the GPU when it sees one: cuDNN, channels-last, bf16
 # autocast for the gpu config); prints one table at the end.

@@ -23,8 +23,8 @@ ONE_THREAD = {'OPENBLAS_NUM_THREADS': '1', 'OMP_NUM_THREADS': '1'}
 
 # The same rule for a recording decoded in this process (one worker, or `hrjax.predict` on
 # a user's files): ffmpeg and the face detector hold the cores while a frame is cropped, and
-# OpenBLAS's threads, spinning for the next product, took them back (a 1080p face crop spent
-# twice the CPU; docs/performance.md). A decorator: numpy's BLAS on one thread inside.
+# OpenBLAS's threads, spinning for the next product, took them back (docs/performance.md,
+# "Extraction in this process"). A decorator: numpy's BLAS on one thread inside.
 one_blas_thread = threadpoolctl.threadpool_limits.wrap(limits=1, user_api='blas')
 
 
