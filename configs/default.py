@@ -104,7 +104,7 @@ def _model() -> ml_collections.ConfigDict:
   # FFT bins) or 'butterworth' (zero-phase, as the classical baselines filter).
   m.bandpass = 'fft'
   # of the (2+1)D blocks (float32 weights): 'float32', 'bfloat16' (GPUs), 'auto': bfloat16 on
-  # an accelerator, float32 on a CPU (XLA's CPU backend converts bfloat16, 2.5-3x slower)
+  # an accelerator, float32 on a CPU (XLA's CPU backend converts bfloat16: docs/performance.md)
   m.compute_dtype = 'float32'
   m.encode_chunk = 2  # clips per video-encoder pass on CPUs (cache); 0: whole batch
   # (2+1)D blocks as 'channels_first' matrix products (fastest on CPUs) or 'channels_last'

@@ -1,6 +1,7 @@
 """GPU-sized run: longer, larger clips (160 frames of 72x72), wider network, bigger batch,
 (2+1)D blocks in bfloat16 with float32 master weights on a GPU (faster than float32 there), in
-float32 on a CPU (XLA's CPU backend converts bfloat16: 2.5x slower); docs/performance.md.
+float32 on a CPU (XLA's CPU backend converts bfloat16 instead of computing in it);
+docs/performance.md.
 
   python -m hrjax.main --config configs/gpu.py --workdir runs/gpu
   python -m hrjax.main --config configs/gpu.py --workdir runs/gpu32 \
