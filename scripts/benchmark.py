@@ -207,7 +207,7 @@ def _extract_ratios(e) -> list[str]:
          f"{e['plain_decode_frames_per_s']:.0f} frames/s: "
          f"{e['rate'] / e['plain_decode_frames_per_s']:.2f}x" + rounds('vs_plain_per_round')]
   if 'plain_planes_frames_per_s' in e:
-    out.append(f"  vs decoding to the stream's own planes (YUV, no RGB conversion) "
+    out.append(f"  vs decoding to the stream's own planes as extraction does (no RGB conversion) "
                f"{e['plain_planes_frames_per_s']:.0f} frames/s: "
                f"{e['rate'] / e['plain_planes_frames_per_s']:.2f}x")
   if 'workers_frames_per_s' in e:

@@ -280,7 +280,7 @@ def bench_extract(cfg, repeats, steps, store, videos=3):
   def plain():
     count['frames'] = sum(decode(r) for r in recordings)
 
-  def plain_planes():  # the cheapest decoding: the stream's own planes, as extraction reads
+  def plain_planes():  # the cheapest decoding: the stream's own planes, by extraction's route
     for r in recordings:
       for _ in video_io.iter_frames(r.video, planes=True):
         pass

@@ -1,10 +1,11 @@
 """Frames taken as their YUV 4:2:0 planes: the crop's average converted after, against
 converting every pixel first, and against ffmpeg's own RGB."""
 
+import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from hrjax.data import crop, video_io, yuv
+from hrjax.data import crop, in_process, video_io, yuv
 from tests import ingest_files as files
 
 
@@ -63,8 +64,10 @@ def test_planes_of_a_video_match_ffmpegs_rgb(tmp_path, monkeypatch):
 
 
 def test_ffmpeg_starts_once_where_a_video_comes_as_the_last_one_came(tmp_path, monkeypatch):
-  """A video asked for planes is started as the last one came, and again only where that
-  was wrong: the frames are those of starting it the right way at once."""
+  """A video asked for planes that stays on ffmpeg's pipe (here: every video; a rotated one
+  in use) is started as the last one came, and again only where that was wrong: the frames
+  are those of starting it the right way at once."""
+  monkeypatch.setattr(in_process, 'open_planes', lambda *a: None)
   monkeypatch.setattr(video_io, 'PLANES_MIN_PIXELS', 48 * 64)
   monkeypatch.setattr(video_io, '_last_came_as_planes', [False])
   large = files.write_video(tmp_path / 'large.mp4', files.face_frames(6, hw=(48, 64)))
@@ -85,3 +88,38 @@ def test_ffmpeg_starts_once_where_a_video_comes_as_the_last_one_came(tmp_path, m
   rgb, n_rgb = frames(small)  # planes first, as the last came: wrong, so RGB
   assert n_rgb == 2 and all(isinstance(f, np.ndarray) for f in rgb)
   assert frames(small)[1] == 1
+
+
+def test_planes_decoded_in_this_process_are_ffmpegs_bytes(tmp_path, monkeypatch):
+  """`in_process` against ffmpeg's pipe at one thread each: the same frames to the byte, of an
+  intact video and of one with bytes zeroed mid-stream (a packet the decoder refuses is
+  skipped, as ffmpeg's command line skips it); a rotated video stays on the pipe, turned."""
+  video = files.write_video(tmp_path / 'a.mp4', files.face_frames(30, hw=(48, 64),
+                                                                  drawn_face=True))
+  data = bytearray(video.read_bytes())
+  for start in (int(len(data) * frac) for frac in (0.45, 0.5, 0.55)):
+    data[start:start + 64] = bytes(64)
+  damaged = tmp_path / 'damaged.mp4'
+  damaged.write_bytes(bytes(data))
+  rotated = files.rewrite_video(video, tmp_path / 'rotated.mp4', '-c', 'copy',
+                                inputs=('-display_rotation', '180'))
+
+  def piped(path):
+    reader = imageio_ffmpeg.read_frames(str(path), pix_fmt='yuv420p', bits_per_pixel=12,
+                                        input_params=['-threads', '1'],
+                                        output_params=['-fps_mode', 'passthrough'])
+    next(reader)
+    return [np.frombuffer(raw, np.uint8) for raw in reader]
+
+  counts = []
+  for path in (video, damaged):
+    want, got = piped(path), list(in_process.open_planes(path, (64, 48), 1))
+    assert len(got) == len(want) and all(np.array_equal(g, w) for g, w in zip(got, want))
+    counts.append(len(got))
+  assert counts[0] == 30 and counts[1] < 30  # the damage cost frames, and both skipped them
+  assert in_process.open_planes(rotated, (64, 48), 1) is None  # its size, turned half round
+  monkeypatch.setattr(video_io, 'PLANES_MIN_PIXELS', 0)
+  upright = list(video_io.iter_frames(video, planes=True))
+  turned = list(video_io.iter_frames(rotated, planes=True))
+  assert len(turned) == 30 and all(isinstance(f, yuv.Yuv420) for f in turned)
+  np.testing.assert_array_equal(turned[0].y, upright[0].y[::-1, ::-1])

@@ -21,7 +21,7 @@ import imageio_ffmpeg
 import numpy as np
 from PIL import Image
 
-from hrjax.data import mat_files, yuv
+from hrjax.data import in_process, mat_files, yuv
 from hrjax.errors import InputError
 
 # imageio-ffmpeg warns when the frames' size differs from the stream's: a rotated phone video
@@ -42,8 +42,10 @@ PLANES_MIN_PIXELS = 320 * 240
 # speed depends on it, never the frames.
 _PLANES_PARAMS = dict(pix_fmt='yuv420p', bits_per_pixel=12)
 _last_came_as_planes = [False]
-# ffmpeg's decoding threads; 0: its own choice (about one per core). Extraction's worker
-# processes, one per core, each decode with one (H.264 decodes to the same bytes either way).
+# Decoding threads; 0: ffmpeg's own choice (about one per core), and in this process
+# `in_process.decoder_threads`. Extraction's worker processes, one per core, each decode with
+# one. An intact H.264 stream decodes to the same bytes either way; the frames a decoder
+# conceals in a damaged one depend on its threads.
 DECODER_THREADS = 0
 
 
@@ -107,7 +109,8 @@ def _read_image(path: Path) -> np.ndarray:
 def _open(path: Path, planes: bool = False) -> tuple[Iterator, dict]:
   """ffmpeg reading `path`, and the stream's description. `planes`: frames as the stream's
   own 4:2:0 planes (`yuv`) where it has them and they are at least PLANES_MIN_PIXELS
-  (`meta['yuv_matrix']` then says how to convert), else as RGB."""
+  (`meta['yuv_matrix']` then says how to convert), else as RGB; the planes decoded in this
+  process (`in_process`) where they can be, the description still ffmpeg's."""
   if not path.is_file():
     raise InputError(path, 'video file not found')
   if path.stat().st_size == 0:
@@ -119,6 +122,13 @@ def _open(path: Path, planes: bool = False) -> tuple[Iterator, dict]:
   as_planes = meta['yuv_matrix'] is not None
   if planes:
     _last_came_as_planes[0] = as_planes
+  if as_planes:  # decoded in this process where it can be: no pipe to copy the frames through
+    w, h = meta['size']
+    planes_here = in_process.open_planes(
+        path, (w, h), DECODER_THREADS or in_process.decoder_threads(w, h))
+    if planes_here is not None:
+      reader.close()
+      return planes_here, meta
   if as_planes != guess:  # started the other way: ffmpeg again
     reader.close()
     reader, _ = _start(path, **(_PLANES_PARAMS if as_planes else {}))

@@ -1,0 +1,93 @@
+"""A video's 4:2:0 planes decoded in this process (PyAV's libavcodec), not piped from ffmpeg.
+
+Raw frames piped out of an ffmpeg process cost a copy on each side of the pipe, about
+as much CPU again as decoding them (docs/performance.md, "Decoding in this process"),
+and extraction's face crop is bound by CPU. Decoding here hands over the decoder's own
+buffers instead. The frames are ffmpeg's to the byte at the same thread count, a
+damaged stream included: like ffmpeg's command line, a packet the decoder refuses is
+skipped and decoding goes on (the tests check both).
+
+Only a stream that needs no rotation and decodes to the size and 4:2:0 format that
+ffmpeg reported comes this way; `open_planes` says None for anything else, which stays
+on ffmpeg's pipe (`video_io`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+# Frames from this size up are decoded by libavcodec's own threads (one per core); below
+# it one thread: the frames are cheap to decode and threading only adds CPU, which the
+# face crop's other threads need (docs/performance.md, "Decoding in this process").
+THREADED_FROM_PIXELS = 1280 * 720
+
+
+def decoder_threads(width: int, height: int) -> int:
+  """Decoding threads for a frame size, 0 meaning libavcodec's choice."""
+  return 0 if width * height >= THREADED_FROM_PIXELS else 1
+
+
+def open_planes(path: Path, size: tuple[int, int], threads: int) -> Iterator[np.ndarray] | None:
+  """Each frame of `path`'s first video stream as one flat `uint8` buffer: luma, then the
+  two chroma planes, rows packed (ffmpeg's `yuv420p` raw layout, `yuv.Yuv420.flat`); or
+  None where the stream cannot come this way (rotated, another size than `size` =
+  (width, height), not `yuv420p`, or unreadable here). The first frame is decoded before
+  this returns; closing the iterator closes the file."""
+  import av
+  try:
+    container = av.open(str(path))
+  except (av.FFmpegError, OSError):
+    return None
+  try:
+    stream = container.streams.video[0]
+    stream.thread_type = 'AUTO'  # frame and slice threads, as ffmpeg's command line
+    stream.codec_context.thread_count = threads
+    frames = _decoded(container, stream)
+    first = next(frames, None)
+  except (av.FFmpegError, IndexError):
+    container.close()
+    return None
+  if (first is None or first.rotation or (first.width, first.height) != tuple(size)
+          or first.format.name != 'yuv420p'):
+    container.close()
+    return None
+  return _flat_frames(container, itertools.chain([first], frames))
+
+
+def _decoded(container, stream) -> Iterator:
+  import av
+  for packet in container.demux(stream):  # the last, empty packet flushes the decoder
+    try:
+      frames = packet.decode()
+    except av.InvalidDataError:  # ffmpeg's command line logs such a packet and goes on
+      continue
+    yield from frames
+
+
+def _flat_frames(container, frames: Iterator) -> Iterator[np.ndarray]:
+  import av
+  try:
+    for frame in frames:
+      yield flat_planes(frame)
+  except av.FFmpegError as e:
+    raise RuntimeError(str(e)) from None  # as a broken pipe from ffmpeg reads (`video_io`)
+  finally:
+    container.close()
+
+
+def flat_planes(frame) -> np.ndarray:
+  """A decoded frame's planes copied into one buffer, each plane's rows packed (the
+  decoder pads its rows to an alignment)."""
+  sizes = [p.width * p.height for p in frame.planes]
+  out = np.empty(sum(sizes), np.uint8)
+  start = 0
+  for plane, n in zip(frame.planes, sizes):
+    rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+    out[start:start + n].reshape(plane.height, plane.width)[:] = rows[:plane.height,
+                                                                     :plane.width]
+    start += n
+  return out
