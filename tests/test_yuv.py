@@ -67,7 +67,7 @@ def test_ffmpeg_starts_once_where_a_video_comes_as_the_last_one_came(tmp_path, m
   """A video asked for planes that stays on ffmpeg's pipe (here: every video; a rotated one
   in use) is started as the last one came, and again only where that was wrong: the frames
   are those of starting it the right way at once."""
-  monkeypatch.setattr(in_process, 'open_planes', lambda *a: None)
+  monkeypatch.setattr(in_process, 'open_planes', lambda *a, **k: None)
   monkeypatch.setattr(video_io, 'PLANES_MIN_PIXELS', 48 * 64)
   monkeypatch.setattr(video_io, '_last_came_as_planes', [False])
   large = files.write_video(tmp_path / 'large.mp4', files.face_frames(6, hw=(48, 64)))
@@ -93,7 +93,8 @@ def test_ffmpeg_starts_once_where_a_video_comes_as_the_last_one_came(tmp_path, m
 def test_planes_decoded_in_this_process_are_ffmpegs_bytes(tmp_path, monkeypatch):
   """`in_process` against ffmpeg's pipe at one thread each: the same frames to the byte, of an
   intact video and of one with bytes zeroed mid-stream (a packet the decoder refuses is
-  skipped, as ffmpeg's command line skips it); a rotated video stays on the pipe, turned."""
+  skipped, as ffmpeg's command line skips it); a rotated video stays on the pipe, turned; a
+  stream whose frames change size part way goes on from the pipe, which scales them back."""
   video = files.write_video(tmp_path / 'a.mp4', files.face_frames(30, hw=(48, 64),
                                                                   drawn_face=True))
   data = bytearray(video.read_bytes())
@@ -111,15 +112,27 @@ def test_planes_decoded_in_this_process_are_ffmpegs_bytes(tmp_path, monkeypatch)
     next(reader)
     return [np.frombuffer(raw, np.uint8) for raw in reader]
 
+  def not_piped():
+    raise AssertionError('the pipe was not to be started')
+
   counts = []
   for path in (video, damaged):
-    want, got = piped(path), list(in_process.open_planes(path, (64, 48), 1))
+    want, got = piped(path), list(in_process.open_planes(path, (64, 48), 1, not_piped))
     assert len(got) == len(want) and all(np.array_equal(g, w) for g, w in zip(got, want))
     counts.append(len(got))
   assert counts[0] == 30 and counts[1] < 30  # the damage cost frames, and both skipped them
-  assert in_process.open_planes(rotated, (64, 48), 1) is None  # its size, turned half round
+  assert in_process.open_planes(rotated, (64, 48), 1, not_piped) is None  # turned half round
   monkeypatch.setattr(video_io, 'PLANES_MIN_PIXELS', 0)
   upright = list(video_io.iter_frames(video, planes=True))
   turned = list(video_io.iter_frames(rotated, planes=True))
   assert len(turned) == 30 and all(isinstance(f, yuv.Yuv420) for f in turned)
   np.testing.assert_array_equal(turned[0].y, upright[0].y[::-1, ::-1])
+  larger = files.write_video(tmp_path / 'b.mp4', files.face_frames(30, hw=(64, 80), seed=1))
+  parts = [files.rewrite_video(v, tmp_path / f'{v.stem}.ts', '-c', 'copy', '-bsf:v',
+                               'h264_mp4toannexb') for v in (video, larger)]
+  resized = tmp_path / 'resized.ts'  # MPEG-TS: two streams end to end are one stream
+  resized.write_bytes(b''.join(p.read_bytes() for p in parts))
+  frames = list(video_io.iter_frames(resized, planes=True))
+  want = piped(resized)
+  assert len(frames) == len(want) == 60 and {f.shape for f in frames} == {(48, 64, 3)}
+  assert all(np.array_equal(f.flat, w) for f, w in zip(frames, want))

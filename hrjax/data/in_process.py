@@ -7,15 +7,17 @@ buffers instead. The frames are ffmpeg's to the byte at the same thread count, a
 damaged stream included: like ffmpeg's command line, a packet the decoder refuses is
 skipped and decoding goes on (the tests check both).
 
-Only a stream that needs no rotation and decodes to the size and 4:2:0 format that
-ffmpeg reported comes this way; `open_planes` says None for anything else, which stays
-on ffmpeg's pipe (`video_io`).
+Only a file with one video stream, which needs no rotation and decodes to the size and
+4:2:0 format that ffmpeg reported, comes this way; `open_planes` says None for anything
+else, which stays on ffmpeg's pipe (`video_io`). Where the frames change size or format
+part way (ffmpeg's command line scales them back to the first), the rest of the video
+comes from ffmpeg's pipe instead.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -31,16 +33,22 @@ def decoder_threads(width: int, height: int) -> int:
   return 0 if width * height >= THREADED_FROM_PIXELS else 1
 
 
-def open_planes(path: Path, size: tuple[int, int], threads: int) -> Iterator[np.ndarray] | None:
-  """Each frame of `path`'s first video stream as one flat `uint8` buffer: luma, then the
-  two chroma planes, rows packed (ffmpeg's `yuv420p` raw layout, `yuv.Yuv420.flat`); or
-  None where the stream cannot come this way (rotated, another size than `size` =
-  (width, height), not `yuv420p`, or unreadable here). The first frame is decoded before
-  this returns; closing the iterator closes the file."""
+def open_planes(path: Path, size: tuple[int, int], threads: int,
+                piped: Callable[[], Iterator]) -> Iterator | None:
+  """Each frame of `path`'s video stream as one flat `uint8` buffer: luma, then the two
+  chroma planes, rows packed (ffmpeg's `yuv420p` raw layout, `yuv.Yuv420.flat`); or None
+  where the stream cannot come this way (not the file's only video stream, rotated, another
+  size than `size` = (width, height), not `yuv420p`, or unreadable here). `piped()` starts
+  ffmpeg's pipe of the same frames, for the rest of a video whose frames change size or
+  format. The first frame is decoded before this returns; closing the iterator closes the
+  file."""
   import av
   try:
     container = av.open(str(path))
   except (av.FFmpegError, OSError):
+    return None
+  if len(container.streams.video) != 1:  # ffmpeg would pick one of them by its own rules
+    container.close()
     return None
   try:
     stream = container.streams.video[0]
@@ -48,14 +56,14 @@ def open_planes(path: Path, size: tuple[int, int], threads: int) -> Iterator[np.
     stream.codec_context.thread_count = threads
     frames = _decoded(container, stream)
     first = next(frames, None)
-  except (av.FFmpegError, IndexError):
+  except av.FFmpegError:
     container.close()
     return None
   if (first is None or first.rotation or (first.width, first.height) != tuple(size)
           or first.format.name != 'yuv420p'):
     container.close()
     return None
-  return _flat_frames(container, itertools.chain([first], frames))
+  return _flat_frames(container, itertools.chain([first], frames), piped)
 
 
 def _decoded(container, stream) -> Iterator:
@@ -68,15 +76,30 @@ def _decoded(container, stream) -> Iterator:
     yield from frames
 
 
-def _flat_frames(container, frames: Iterator) -> Iterator[np.ndarray]:
+def _flat_frames(container, frames: Iterator, piped: Callable[[], Iterator]) -> Iterator:
   import av
+  shape = None
   try:
-    for frame in frames:
+    for i, frame in enumerate(frames):
+      if shape is None:
+        shape = (frame.width, frame.height, frame.format.name)
+      elif (frame.width, frame.height, frame.format.name) != shape:
+        container.close()
+        yield from _skipped(piped(), i)
+        return
       yield flat_planes(frame)
   except av.FFmpegError as e:
     raise RuntimeError(str(e)) from None  # as a broken pipe from ffmpeg reads (`video_io`)
   finally:
     container.close()
+
+
+def _skipped(reader: Iterator, n: int) -> Iterator:
+  """`reader`'s items after its first `n`, the reader closed at the end."""
+  try:
+    yield from itertools.islice(reader, n, None)
+  finally:
+    reader.close()
 
 
 def flat_planes(frame) -> np.ndarray:

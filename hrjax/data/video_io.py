@@ -125,7 +125,8 @@ def _open(path: Path, planes: bool = False) -> tuple[Iterator, dict]:
   if as_planes:  # decoded in this process where it can be: no pipe to copy the frames through
     w, h = meta['size']
     planes_here = in_process.open_planes(
-        path, (w, h), DECODER_THREADS or in_process.decoder_threads(w, h))
+        path, (w, h), DECODER_THREADS or in_process.decoder_threads(w, h),
+        piped=lambda: _start(path, **_PLANES_PARAMS)[0])
     if planes_here is not None:
       reader.close()
       return planes_here, meta
