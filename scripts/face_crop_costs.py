@@ -9,8 +9,9 @@ search, how often the near search found nothing, and how far its faces are from 
 frame's. (2) For the first video: wall time and CPU (this process, and ffmpeg's) of plain
 decoding (`imageio_ffmpeg.read_frames`, RGB; and to the stream's YUV planes), of extraction
 with a centre crop and with a face crop (`extract.decode_video`), `--repeats` times each,
-alternating. (3) On Linux, the face crop's CPU thread by thread (cropping, detection,
-ffmpeg's reader) beside ffmpeg's own.
+alternating. (3) On Linux, the face crop's CPU thread by thread (cropping, detection, and
+the video's read-ahead: the reader of ffmpeg's pipe, or the decoding itself where the planes
+are decoded in this process) beside ffmpeg's own.
 """
 
 import os
@@ -131,7 +132,7 @@ def thread_table(video: Path, size: int) -> str:
 
   def sample():
     while not stop.wait(0.01):
-      names.update({t.native_id: t.name.split('-read')[0] for t in threading.enumerate()})
+      names.update({t.native_id: t.name for t in threading.enumerate()})
       last.update(_thread_cpu())
 
   before = _thread_cpu()

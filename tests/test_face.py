@@ -102,7 +102,7 @@ def test_stopping_a_read_early_stops_its_reader_thread(tmp_path):
   first = [next(frames) for _ in range(3)]
   frames.close()
   assert len(first) == 3
-  assert not [t for t in threading.enumerate() if t.name == 'ffmpeg-read-ahead']
+  assert not [t for t in threading.enumerate() if t.name == 'video-read-ahead']
 
 
 def test_area_resize_through_opencv_equals_the_area_matrices():

@@ -282,8 +282,9 @@ def _decoded(path: Path, reader: Iterator, meta: dict) -> Iterator[np.ndarray | 
 
 
 def _read_ahead(reader: Iterator[bytes], depth: int) -> Iterator[bytes]:
-  """`reader`'s items, read by a thread up to `depth` ahead, so that ffmpeg decodes the next
-  frames while this process works on the current one (a pipe holds 64 KB, not a frame).
+  """`reader`'s items, read by a thread up to `depth` ahead, so that the next frames decode
+  (ffmpeg's, through a pipe that holds 64 KB, not a frame; or `in_process`'s, in the thread)
+  while this process works on the current one.
   The reader is closed (ffmpeg stopped) when the items end or the caller stops early."""
   items: queue.Queue = queue.Queue(depth)
   stop = threading.Event()
@@ -300,7 +301,7 @@ def _read_ahead(reader: Iterator[bytes], depth: int) -> Iterator[bytes]:
     finally:
       reader.close()
 
-  thread = threading.Thread(target=pump, name='ffmpeg-read-ahead', daemon=True)
+  thread = threading.Thread(target=pump, name='video-read-ahead', daemon=True)
   thread.start()
   try:
     while True:
