@@ -93,7 +93,8 @@ def test_ffmpeg_starts_once_where_a_video_comes_as_the_last_one_came(tmp_path, m
 def test_planes_decoded_in_this_process_are_ffmpegs_bytes(tmp_path, monkeypatch):
   """`in_process` against ffmpeg's pipe at one thread each: the same frames to the byte, of an
   intact video and of one with bytes zeroed mid-stream (a packet the decoder refuses is
-  skipped, as ffmpeg's command line skips it); a rotated video stays on the pipe, turned; a
+  skipped, as ffmpeg's command line skips it); a rotated or flipped video stays on the pipe,
+  turned; a
   stream whose frames change size part way goes on from the pipe, which scales them back."""
   video = files.write_video(tmp_path / 'a.mp4', files.face_frames(30, hw=(48, 64),
                                                                   drawn_face=True))
@@ -104,6 +105,8 @@ def test_planes_decoded_in_this_process_are_ffmpegs_bytes(tmp_path, monkeypatch)
   damaged.write_bytes(bytes(data))
   rotated = files.rewrite_video(video, tmp_path / 'rotated.mp4', '-c', 'copy',
                                 inputs=('-display_rotation', '180'))
+  flipped = files.rewrite_video(video, tmp_path / 'flipped.mp4', '-c', 'copy',
+                                inputs=('-display_vflip',))  # PyAV's rotation reads 0
 
   def piped(path):
     reader = imageio_ffmpeg.read_frames(str(path), pix_fmt='yuv420p', bits_per_pixel=12,
@@ -121,12 +124,15 @@ def test_planes_decoded_in_this_process_are_ffmpegs_bytes(tmp_path, monkeypatch)
     assert len(got) == len(want) and all(np.array_equal(g, w) for g, w in zip(got, want))
     counts.append(len(got))
   assert counts[0] == 30 and counts[1] < 30  # the damage cost frames, and both skipped them
-  assert in_process.open_planes(rotated, (64, 48), 1, not_piped) is None  # turned half round
+  for turned_file in (rotated, flipped):
+    assert in_process.open_planes(turned_file, (64, 48), 1, not_piped) is None
   monkeypatch.setattr(video_io, 'PLANES_MIN_PIXELS', 0)
   upright = list(video_io.iter_frames(video, planes=True))
   turned = list(video_io.iter_frames(rotated, planes=True))
   assert len(turned) == 30 and all(isinstance(f, yuv.Yuv420) for f in turned)
   np.testing.assert_array_equal(turned[0].y, upright[0].y[::-1, ::-1])
+  np.testing.assert_array_equal(next(video_io.iter_frames(flipped, planes=True)).y,
+                                upright[0].y[::-1])
   larger = files.write_video(tmp_path / 'b.mp4', files.face_frames(30, hw=(64, 80), seed=1))
   parts = [files.rewrite_video(v, tmp_path / f'{v.stem}.ts', '-c', 'copy', '-bsf:v',
                                'h264_mp4toannexb') for v in (video, larger)]

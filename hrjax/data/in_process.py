@@ -7,8 +7,8 @@ buffers instead. The frames are ffmpeg's to the byte at the same thread count, a
 damaged stream included: like ffmpeg's command line, a packet the decoder refuses is
 skipped and decoding goes on (the tests check both).
 
-Only a file with one video stream, which needs no rotation and decodes to the size and
-4:2:0 format that ffmpeg reported, comes this way; `open_planes` says None for anything
+Only a file with one video stream, which needs no rotation or flip and decodes to the size
+and 4:2:0 format that ffmpeg reported, comes this way; `open_planes` says None for anything
 else, which stays on ffmpeg's pipe (`video_io`). Where the frames change size or format
 part way (ffmpeg's command line scales them back to the first), the rest of the video
 comes from ffmpeg's pipe instead.
@@ -37,11 +37,11 @@ def open_planes(path: Path, size: tuple[int, int], threads: int,
                 piped: Callable[[], Iterator]) -> Iterator | None:
   """Each frame of `path`'s video stream as one flat `uint8` buffer: luma, then the two
   chroma planes, rows packed (ffmpeg's `yuv420p` raw layout, `yuv.Yuv420.flat`); or None
-  where the stream cannot come this way (not the file's only video stream, rotated, another
-  size than `size` = (width, height), not `yuv420p`, or unreadable here). `piped()` starts
-  ffmpeg's pipe of the same frames, for the rest of a video whose frames change size or
-  format. The first frame is decoded before this returns; closing the iterator closes the
-  file."""
+  where the stream cannot come this way (not the file's only video stream, rotated or
+  flipped, another size than `size` = (width, height), not `yuv420p`, or unreadable here).
+  `piped()` starts ffmpeg's pipe of the same frames, for the rest of a video whose frames
+  change size or format. The first frame is decoded before this returns; closing the
+  iterator closes the file."""
   import av
   try:
     container = av.open(str(path))
@@ -59,11 +59,17 @@ def open_planes(path: Path, size: tuple[int, int], threads: int,
   except av.FFmpegError:
     container.close()
     return None
-  if (first is None or first.rotation or (first.width, first.height) != tuple(size)
+  if (first is None or _turned(first) or (first.width, first.height) != tuple(size)
           or first.format.name != 'yuv420p'):
     container.close()
     return None
   return _flat_frames(container, itertools.chain([first], frames), piped)
+
+
+def _turned(frame) -> bool:
+  """Whether the frame carries a display matrix (a rotation, or a flip: PyAV's `rotation`
+  reads 0 for a vertical flip), which ffmpeg's command line applies to the frames."""
+  return bool(frame.rotation) or any(sd.type.name == 'DISPLAYMATRIX' for sd in frame.side_data)
 
 
 def _decoded(container, stream) -> Iterator:
