@@ -2,8 +2,8 @@
 
 Raw frames piped out of an ffmpeg process cost a copy on each side of the pipe, about
 as much CPU again as decoding them (docs/performance.md, "Decoding in this process"),
-and extraction's face crop is bound by CPU. Decoding here hands over the decoder's own
-buffers instead. The frames are ffmpeg's to the byte at the same thread count, a
+and extraction's face crop is bound by CPU. Decoding here hands over views of the
+decoder's own buffers instead. The frames are ffmpeg's to the byte at the same thread count, a
 damaged stream included: like ffmpeg's command line, a packet the decoder refuses is
 skipped and decoding goes on (the tests check both).
 
@@ -35,13 +35,12 @@ def decoder_threads(width: int, height: int) -> int:
 
 def open_planes(path: Path, size: tuple[int, int], threads: int,
                 piped: Callable[[], Iterator]) -> Iterator | None:
-  """Each frame of `path`'s video stream as one flat `uint8` buffer: luma, then the two
-  chroma planes, rows packed (ffmpeg's `yuv420p` raw layout, `yuv.Yuv420.flat`); or None
+  """Each frame of `path`'s video stream as its planes `(y, u, v)` (`planes`); or None
   where the stream cannot come this way (not the file's only video stream, rotated or
   flipped, another size than `size` = (width, height), not `yuv420p`, or unreadable here).
-  `piped()` starts ffmpeg's pipe of the same frames, for the rest of a video whose frames
-  change size or format. The first frame is decoded before this returns; closing the
-  iterator closes the file."""
+  `piped()` starts ffmpeg's pipe of the same frames (raw `yuv420p` bytes), for the rest of a
+  video whose frames change size or format. The first frame is decoded before this returns;
+  closing the iterator closes the file."""
   import av
   try:
     container = av.open(str(path))
@@ -93,7 +92,7 @@ def _flat_frames(container, frames: Iterator, piped: Callable[[], Iterator]) -> 
         container.close()
         yield from _skipped(piped(), i)
         return
-      yield flat_planes(frame)
+      yield planes(frame)
   except av.FFmpegError as e:
     raise RuntimeError(str(e)) from None  # as a broken pipe from ffmpeg reads (`video_io`)
   finally:
@@ -108,15 +107,8 @@ def _skipped(reader: Iterator, n: int) -> Iterator:
     reader.close()
 
 
-def flat_planes(frame) -> np.ndarray:
-  """A decoded frame's planes copied into one buffer, each plane's rows packed (the
-  decoder pads its rows to an alignment)."""
-  sizes = [p.width * p.height for p in frame.planes]
-  out = np.empty(sum(sizes), np.uint8)
-  start = 0
-  for plane, n in zip(frame.planes, sizes):
-    rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
-    out[start:start + n].reshape(plane.height, plane.width)[:] = rows[:plane.height,
-                                                                     :plane.width]
-    start += n
-  return out
+def planes(frame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """A decoded frame's planes as `uint8 [rows, columns]` views of the decoder's buffers (its
+  rows padded to an alignment; the views skip the padding). A view keeps its frame alive."""
+  return tuple(np.frombuffer(p, np.uint8).reshape(-1, p.line_size)[:p.height, :p.width]
+               for p in frame.planes)

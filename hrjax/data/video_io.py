@@ -270,11 +270,15 @@ def _decoded(path: Path, reader: Iterator, meta: dict) -> Iterator[np.ndarray | 
   count = 0
   try:
     for raw in _read_ahead(reader, depth):
+      if isinstance(raw, tuple):  # planes decoded in this process (`in_process`)
+        count += 1
+        yield yuv.Yuv420(*raw, matrix)
+        continue
       if len(raw) != expected:
         raise RuntimeError(f'frame of {len(raw)} bytes, expected {expected} ({w}x{h})')
       count += 1
       flat = np.frombuffer(raw, np.uint8)
-      yield flat.reshape(h, w, 3) if matrix is None else yuv.Yuv420(flat, w, h, matrix)
+      yield flat.reshape(h, w, 3) if matrix is None else yuv.Yuv420.from_flat(flat, w, h, matrix)
   except RuntimeError as e:
     raise InputError(path, f'decoding stopped after {count} frames ({e})') from None
   if count == 0:

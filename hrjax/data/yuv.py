@@ -56,34 +56,36 @@ def matrix_of(pix_fmt: str) -> str | None:
 
 @dataclasses.dataclass(frozen=True)
 class Yuv420:
-  """One decoded frame as ffmpeg's `yuv420p` buffer: luma `uint8 [H, W]`, then the two
-  chroma planes `uint8 [ceil(H/2), ceil(W/2)]` (properties give views, no copies)."""
+  """One decoded frame's planes: luma `uint8 [H, W]`, the two chroma planes `uint8
+  [ceil(H/2), ceil(W/2)]`. Views where they can be: of ffmpeg's `yuv420p` buffer
+  (`from_flat`), or of the decoder's own buffers (`in_process`), whose rows may be padded."""
 
-  flat: np.ndarray  # uint8 [frame_bytes(width, height)]
-  width: int
-  height: int
+  y: np.ndarray
+  u: np.ndarray
+  v: np.ndarray
   matrix: str  # a key of MATRICES
 
   @staticmethod
   def frame_bytes(width: int, height: int) -> int:
     return width * height + 2 * ((width + 1) // 2) * ((height + 1) // 2)
 
-  @property
-  def y(self) -> np.ndarray:
-    return self.flat[:self.width * self.height].reshape(self.height, self.width)
-
-  def _chroma(self, k: int) -> np.ndarray:
-    cw, ch = (self.width + 1) // 2, (self.height + 1) // 2
-    start = self.width * self.height + k * cw * ch
-    return self.flat[start:start + cw * ch].reshape(ch, cw)
-
-  @property
-  def u(self) -> np.ndarray:
-    return self._chroma(0)
+  @classmethod
+  def from_flat(cls, flat: np.ndarray, width: int, height: int, matrix: str) -> 'Yuv420':
+    """The planes of one `uint8 [frame_bytes(width, height)]` buffer, luma then the two chroma
+    planes, rows packed (ffmpeg's raw `yuv420p`), as views."""
+    cw, ch = (width + 1) // 2, (height + 1) // 2
+    luma = width * height
+    return cls(flat[:luma].reshape(height, width),
+               flat[luma:luma + cw * ch].reshape(ch, cw),
+               flat[luma + cw * ch:luma + 2 * cw * ch].reshape(ch, cw), matrix)
 
   @property
-  def v(self) -> np.ndarray:
-    return self._chroma(1)
+  def width(self) -> int:
+    return self.y.shape[1]
+
+  @property
+  def height(self) -> int:
+    return self.y.shape[0]
 
   @property
   def shape(self) -> tuple[int, int, int]:
@@ -92,7 +94,7 @@ class Yuv420:
 
   @property
   def nbytes(self) -> int:
-    return self.flat.nbytes
+    return self.y.nbytes + self.u.nbytes + self.v.nbytes
 
   def rgb(self) -> np.ndarray:
     """The whole frame as `uint8 [H, W, 3]` RGB, for a detector that wants colour (OpenCV's
@@ -100,7 +102,8 @@ class Yuv420:
     h, w = self.height, self.width
     if h % 2 == 0 and w % 2 == 0:
       import cv2
-      return cv2.cvtColor(self.flat.reshape(h * 3 // 2, w), cv2.COLOR_YUV2RGB_I420)
+      i420 = np.concatenate([p.reshape(-1) for p in (self.y, self.u, self.v)])
+      return cv2.cvtColor(i420.reshape(h * 3 // 2, w), cv2.COLOR_YUV2RGB_I420)
     up = lambda c: c.repeat(2, 0).repeat(2, 1)[:h, :w].astype(np.float32)
     out = to_rgb(self.y.astype(np.float32), up(self.u), up(self.v), self.matrix)
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
