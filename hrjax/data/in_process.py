@@ -42,33 +42,40 @@ def open_planes(path: Path, size: tuple[int, int], threads: int,
   video whose frames change size or format. The first frame is decoded before this returns;
   closing the iterator closes the file."""
   import av
+  if not _plain_stream(path, size):
+    return None
   try:
     container = av.open(str(path))
-  except (av.FFmpegError, OSError):
-    return None
-  if len(container.streams.video) != 1:  # ffmpeg would pick one of them by its own rules
-    container.close()
-    return None
-  try:
     stream = container.streams.video[0]
     stream.thread_type = 'AUTO'  # frame and slice threads, as ffmpeg's command line
     stream.codec_context.thread_count = threads
     frames = _decoded(container, stream)
     first = next(frames, None)
-  except av.FFmpegError:
+  except (av.FFmpegError, OSError):
+    return None
+  if first is None:
     container.close()
     return None
-  if (first is None or _turned(first) or (first.width, first.height) != tuple(size)
-          or first.format.name != 'yuv420p'):
-    container.close()
-    return None
-  return _flat_frames(container, itertools.chain([first], frames), piped)
+  return _frame_planes(container, itertools.chain([first], frames), piped)
 
 
-def _turned(frame) -> bool:
-  """Whether the frame carries a display matrix (a rotation, or a flip: PyAV's `rotation`
-  reads 0 for a vertical flip), which ffmpeg's command line applies to the frames."""
-  return bool(frame.rotation) or any(sd.type.name == 'DISPLAYMATRIX' for sd in frame.side_data)
+def _plain_stream(path: Path, size: tuple[int, int]) -> bool:
+  """Whether `path` holds one video stream whose first frame is `yuv420p` at `size`, with no
+  display matrix (a rotation, or a flip: PyAV's `rotation` reads 0 for a vertical flip),
+  which ffmpeg's command line would apply. Looked at in a container of its own: reading a
+  frame's side data ties the frame in a reference cycle, and a frame kept alive keeps its
+  decoder's whole pool of frame buffers until Python's cycle collector runs."""
+  import av
+  try:
+    with av.open(str(path)) as probe:
+      if len(probe.streams.video) != 1:  # ffmpeg would pick one of them by its own rules
+        return False
+      first = next(_decoded(probe, probe.streams.video[0]), None)
+  except (av.FFmpegError, OSError):
+    return False
+  return (first is not None and not first.rotation and (first.width, first.height) == tuple(size)
+          and first.format.name == 'yuv420p'
+          and not any(sd.type.name == 'DISPLAYMATRIX' for sd in first.side_data))
 
 
 def _decoded(container, stream) -> Iterator:
@@ -81,7 +88,7 @@ def _decoded(container, stream) -> Iterator:
     yield from frames
 
 
-def _flat_frames(container, frames: Iterator, piped: Callable[[], Iterator]) -> Iterator:
+def _frame_planes(container, frames: Iterator, piped: Callable[[], Iterator]) -> Iterator:
   import av
   shape = None
   try:

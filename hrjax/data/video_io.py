@@ -32,6 +32,10 @@ IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
 # their boxes), and ffmpeg keeps decoding meanwhile.
 READ_AHEAD = (4, 64)
 READ_AHEAD_BYTES = 32 << 20
+# Decoded in this process (`in_process`) at most this many: the frames are the decoder's own
+# buffers, and more of them held cost memory without speed (docs/performance.md, "Decoding
+# in this process").
+READ_AHEAD_IN_PROCESS = 16
 # Frames from this size up come as their planes when asked (extraction): there converting the
 # whole frame is ffmpeg's largest cost. A small frame (the synthetic 96-pixel videos) costs
 # more as three planes than converted whole, and comes as RGB.
@@ -129,7 +133,7 @@ def _open(path: Path, planes: bool = False) -> tuple[Iterator, dict]:
         piped=lambda: _start(path, **_PLANES_PARAMS)[0])
     if planes_here is not None:
       reader.close()
-      return planes_here, meta
+      return planes_here, {**meta, 'in_process': True}
   if as_planes != guess:  # started the other way: ffmpeg again
     reader.close()
     reader, _ = _start(path, **(_PLANES_PARAMS if as_planes else {}))
@@ -267,6 +271,8 @@ def _decoded(path: Path, reader: Iterator, meta: dict) -> Iterator[np.ndarray | 
   matrix = meta['yuv_matrix']
   expected = w * h * 3 if matrix is None else yuv.Yuv420.frame_bytes(w, h)
   depth = int(np.clip(READ_AHEAD_BYTES // expected, *READ_AHEAD))
+  if meta.get('in_process'):
+    depth = min(depth, READ_AHEAD_IN_PROCESS)
   count = 0
   try:
     for raw in _read_ahead(reader, depth):
