@@ -39,24 +39,18 @@ def open_planes(path: Path, size: tuple[int, int], threads: int,
   where the stream cannot come this way (not the file's only video stream, rotated or
   flipped, another size than `size` = (width, height), not `yuv420p`, or unreadable here).
   `piped()` starts ffmpeg's pipe of the same frames (raw `yuv420p` bytes), for the rest of a
-  video whose frames change size or format. The first frame is decoded before this returns;
-  closing the iterator closes the file."""
+  video whose frames change size or format. Closing the iterator closes the file."""
   import av
   if not _plain_stream(path, size):
     return None
   try:
     container = av.open(str(path))
-    stream = container.streams.video[0]
-    stream.thread_type = 'AUTO'  # frame and slice threads, as ffmpeg's command line
-    stream.codec_context.thread_count = threads
-    frames = _decoded(container, stream)
-    first = next(frames, None)
   except (av.FFmpegError, OSError):
     return None
-  if first is None:
-    container.close()
-    return None
-  return _frame_planes(container, itertools.chain([first], frames), piped)
+  stream = container.streams.video[0]
+  stream.thread_type = 'AUTO'  # frame and slice threads, as ffmpeg's command line
+  stream.codec_context.thread_count = threads
+  return _frame_planes(container, _decoded(container, stream), piped)
 
 
 def _plain_stream(path: Path, size: tuple[int, int]) -> bool:
