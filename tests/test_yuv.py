@@ -1,6 +1,8 @@
 """Frames taken as their YUV 4:2:0 planes: the crop's average converted after, against
 converting every pixel first, and against ffmpeg's own RGB."""
 
+import sys
+
 import imageio_ffmpeg
 import numpy as np
 import pytest
@@ -145,3 +147,19 @@ def test_planes_decoded_in_this_process_are_ffmpegs_bytes(tmp_path, monkeypatch)
   want = piped(resized)
   assert len(frames) == len(want) == 60 and {f.shape for f in frames} == {(48, 64, 3)}
   assert all(np.array_equal(packed((f.y, f.u, f.v)), w) for f, w in zip(frames, want))
+
+
+def test_without_pyav_the_planes_come_through_ffmpegs_pipe(tmp_path, monkeypatch):
+  """A Python without PyAV (an image installed with no dependencies) still extracts: the
+  planes then come through ffmpeg's pipe, the same bytes."""
+  video = files.write_video(tmp_path / 'a.mp4', files.face_frames(10, hw=(48, 64),
+                                                                  drawn_face=True))
+  monkeypatch.setattr(video_io, 'PLANES_MIN_PIXELS', 0)
+  here = list(video_io.iter_frames(video, planes=True))
+  monkeypatch.setitem(sys.modules, 'av', None)  # `import av` raises ImportError
+  assert in_process.open_planes(video, (64, 48), 1, piped=list) is None
+  piped = list(video_io.iter_frames(video, planes=True))
+  assert len(piped) == len(here) == 10
+  for a, b in zip(piped, here):
+    for plane in ('y', 'u', 'v'):
+      np.testing.assert_array_equal(getattr(a, plane), getattr(b, plane))

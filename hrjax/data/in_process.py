@@ -39,8 +39,12 @@ def open_planes(path: Path, size: tuple[int, int], threads: int,
   where the stream cannot come this way (not the file's only video stream, rotated or
   flipped, another size than `size` = (width, height), not `yuv420p`, or unreadable here).
   `piped()` starts ffmpeg's pipe of the same frames (raw `yuv420p` bytes), for the rest of a
-  video whose frames change size or format. Closing the iterator closes the file."""
-  import av
+  video whose frames change size or format. Closing the iterator closes the file. Without
+  PyAV (an image installed with no dependencies) None too: ffmpeg's pipe, the same bytes."""
+  try:
+    import av
+  except ImportError:
+    return None
   if not _plain_stream(path, size):
     return None
   try:
