@@ -95,6 +95,9 @@ def _model() -> ml_collections.ConfigDict:
   # The video's input: 'relative' change about the mean (gain, norm_window) or normalised
   # frame 'difference's, instance-normalised per clip (DeepPhys; models/video.py).
   m.input = 'relative'
+  # The first block also sees the clip's mean frame (where the skin is); False: only the
+  # changes over time (models/video.py).
+  m.appearance = True
   # CHROM's pulse as one more channel, its correlation weighted by classical_weight in the
   # score of evaluation, prediction and saliency, not in the training loss (waveform only;
   # models/classical.py); 'none': the learned channels alone.

@@ -316,3 +316,18 @@ def test_block_layout_from_config_picks_the_formulation(layout):
   cfg.model.block_layout = 'NCTHW'
   with pytest.raises(ValueError, match='block_layout'):
     pairing.build_model(cfg)
+
+
+@pytest.mark.parametrize('appearance', [True, False])
+def test_the_mean_frame_reaches_the_first_block_only_when_asked(appearance):
+  """`model.appearance`: the first block's spatial conv has weights for the clip's mean frame
+  (its context) only when the config asks for it; the scores keep their shape either way."""
+  from configs import default
+  cfg = default.get_config('runlocal')
+  cfg.model.appearance = appearance
+  m = pairing.build_model(cfg)
+  v, h, rr = inputs(2)
+  params = jax.eval_shape(m.init, jax.random.key(0), v, h, rr)['params']
+  block0 = params['video_encoder']['block0']
+  assert ('spatial_context' in block0) == appearance
+  assert jax.eval_shape(m.apply, {'params': params}, v, h, rr).shape == (2, 2)

@@ -32,6 +32,7 @@ class PairingModel(nn.Module):
   gain: float = 50.0
   norm_window: int = 0
   input_mode: str = 'relative'  # the video's input: 'relative' change or frame 'difference'
+  appearance: bool = True  # the first block sees the clip's mean frame (VideoEncoder)
   dtype: Any = None  # compute dtype of the video encoder's (2+1)D blocks; None: float32
   encode_chunk: int = 0  # clips per video-encoder pass (a CPU's caches); 0: the whole batch
   channels_first: bool = False  # the blocks as matmuls on [C, H, W, B, T] (channels_first.py)
@@ -54,7 +55,7 @@ class PairingModel(nn.Module):
     self.grid = spectral.bpm_grid()
     self.video_encoder = VideoEncoder(self.channels, self.features, self.gain,
                                       norm_window=self.norm_window, dtype=self.dtype,
-                                      input_mode=self.input_mode,
+                                      input_mode=self.input_mode, appearance=self.appearance,
                                       channels_first=self.channels_first)
     if self.representation == 'waveform':
       self.heart_encoder = heart_encoders.WaveformEncoder(self.features)
@@ -190,6 +191,7 @@ def build_model(cfg, backend: str | None = None) -> PairingModel:
   return PairingModel(representation=m.representation, channels=tuple(m.channels),
                       features=m.features, fps=cfg.data.fps, max_lag=m.max_lag, gain=m.gain,
                       norm_window=m.norm_window, input_mode=m.get('input', 'relative'),
+                      appearance=m.get('appearance', True),
                       classical=m.get('classical') or 'none',
                       classical_weight=m.get('classical_weight', 0.25),
                       bandpass=m.get('bandpass', 'fft'),

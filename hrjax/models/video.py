@@ -102,6 +102,9 @@ class VideoEncoder(nn.Module):
   input_mode: str = 'relative'  # or 'difference' (`normalise_video`)
   dtype: Any = None  # compute dtype of the (2+1)D blocks (bfloat16 on GPUs); None: float32
   channels_first: bool = False  # the blocks as matmuls on [C, H, W, B, T] (channels_first.py)
+  # The first block also sees the clip's mean frame (where the skin is); False: only the
+  # changes over time, as the classical methods see a face.
+  appearance: bool = True
 
   @nn.compact
   def __call__(self, video: jax.Array) -> jax.Array:
@@ -111,7 +114,7 @@ class VideoEncoder(nn.Module):
     # Channel-first, every operation of a block is a matrix product (the CPU's way, see
     # channels_first.py); channel-last arrays go to lax convolutions (cuDNN on a GPU).
     first = self.channels_first
-    x, appearance = normalise_video(video, self.gain, window=self.norm_window, dtype=wide,
+    x, mean_frame = normalise_video(video, self.gain, window=self.norm_window, dtype=wide,
                                     mode=self.input_mode, channels_first=first)
     # A linear colour projection of the mean relative change (what GREEN, CHROM and
     # POS compute by hand) as a direct path; the convolutions learn what it misses.
@@ -120,7 +123,7 @@ class VideoEncoder(nn.Module):
     for i, c in enumerate(self.channels):
       x = FactorisedBlock(mid=c, out=c, k_time=self.k_time, stride=2 if i == 0 else 1,
                           dtype=self.dtype, channels_first=first,
-                          name=f'block{i}')(x, appearance if i == 0 else None)
+                          name=f'block{i}')(x, mean_frame if i == 0 and self.appearance else None)
       if i < len(self.channels) - 1:
         x = avg_pool_space(x, 2, channels_first=first)
     if first:
